@@ -1,0 +1,1 @@
+"""3-D point-cloud semi-supervised segmentation built on graphssl."""

@@ -1,0 +1,1 @@
+"""Weakly supervised temporal action localisation built on graphssl."""
