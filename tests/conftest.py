@@ -1,0 +1,26 @@
+"""Shared fixtures: a device fixture (CPU always, CUDA when present) and seeding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(d, marks=pytest.mark.cuda) if d == "cuda" else d for d in DEVICES
+    ]
+)
+def device(request: pytest.FixtureRequest) -> str:
+    """Run the test on every available device."""
+    return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> Iterator[None]:
+    torch.manual_seed(0)
+    yield
