@@ -25,4 +25,6 @@ def require(module: str, feature: str) -> ModuleType:
         return importlib.import_module(module)
     except (ImportError, OSError) as err:  # open3d raises OSError for missing libusb
         how = _INSTALL.get(module, f"pip install {module}")
-        raise ImportError(f"{feature} needs the package '{module}': {how}. ({err})") from err
+        raise ImportError(
+            f"{feature} needs the package '{module}': {how}. ({err})"
+        ) from err

@@ -31,7 +31,9 @@ def param_error(
     name: str, owner: str, allowed: str, got: object, cls: type[Exception] = ValueError
 ) -> Exception:
     """Build the project-wide parameter error."""
-    return cls(f"The '{name}' parameter of {owner} must be {allowed}. Got {got!r} instead.")
+    return cls(
+        f"The '{name}' parameter of {owner} must be {allowed}. Got {got!r} instead."
+    )
 
 
 def _describe(value: object) -> str:
@@ -117,15 +119,20 @@ def check_float_tensor(
         raise param_error(name, owner, "a torch.Tensor", type(x).__name__, TypeError)
     if not x.is_floating_point():
         raise param_error(
-            name, owner, "a floating-point tensor (float32 or float64)", x.dtype, TypeError
+            name,
+            owner,
+            "a floating-point tensor (float32 or float64)",
+            x.dtype,
+            TypeError,
         )
     if ndim is not None and x.dim() != ndim:
         raise param_error(name, owner, f"a {ndim}-D tensor", _describe(x))
     if not allow_empty and x.numel() == 0:
         raise param_error(name, owner, "a non-empty tensor", _describe(x))
-    if x.dtype in (torch.float16, torch.bfloat16):
-        x = x.float()
-    return x
+    t: Tensor = x
+    if t.dtype in (torch.float16, torch.bfloat16):
+        t = t.float()
+    return t
 
 
 def check_finite(x: Tensor, name: str, owner: str) -> Tensor:
@@ -133,7 +140,10 @@ def check_finite(x: Tensor, name: str, owner: str) -> Tensor:
     if x.numel() and not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise param_error(
-            name, owner, "finite (no NaN or inf)", f"a tensor with {bad} non-finite values"
+            name,
+            owner,
+            "finite (no NaN or inf)",
+            f"a tensor with {bad} non-finite values",
         )
     return x
 
@@ -143,7 +153,9 @@ def check_same_device(owner: str, **tensors: Tensor | None) -> torch.device:
     devices = {n: t.device for n, t in tensors.items() if t is not None}
     if len(set(devices.values())) > 1:
         got = ", ".join(f"{n} on {d}" for n, d in devices.items())
-        raise ValueError(f"All tensors passed to {owner} must be on one device. Got {got}.")
+        raise ValueError(
+            f"All tensors passed to {owner} must be on one device. Got {got}."
+        )
     return next(iter(devices.values())) if devices else torch.device("cpu")
 
 
@@ -171,11 +183,15 @@ def check_labels(
             name, owner, "an integer tensor (-1 for unlabelled)", y.dtype, TypeError
         )
     if y.dim() != 1 or y.numel() != num_nodes:
-        raise param_error(name, owner, f"a 1-D tensor of length {num_nodes}", _describe(y))
+        raise param_error(
+            name, owner, f"a 1-D tensor of length {num_nodes}", _describe(y)
+        )
     y = y.long()
     labelled = y >= 0
     if not bool(labelled.any()):
-        raise param_error(name, owner, "a tensor with at least one labelled entry", "all -1")
+        raise param_error(
+            name, owner, "a tensor with at least one labelled entry", "all -1"
+        )
     bad = (y < -1) | (y >= num_classes if num_classes is not None else y < -1)
     if bool(bad.any()):
         hi = "C-1" if num_classes is None else str(num_classes - 1)
@@ -188,6 +204,6 @@ def check_labels(
             name,
             owner,
             "labels of at least 2 classes among the labelled entries",
-            f"only class {int(y[labelled][0])}",
+            f"1 class (class {int(y[labelled][0])})",
         )
     return y, c

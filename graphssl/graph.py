@@ -42,14 +42,20 @@ class Graph:
         owner = "Graph"
         ei, w = self.edge_index, self.edge_weight
         if not isinstance(ei, Tensor) or ei.dim() != 2 or ei.shape[0] != 2:
-            raise param_error("edge_index", owner, "a tensor of shape [2, E]", _shape(ei))
+            raise param_error(
+                "edge_index", owner, "a tensor of shape [2, E]", _shape(ei)
+            )
         if ei.is_floating_point():
-            raise param_error("edge_index", owner, "an integer tensor", ei.dtype, TypeError)
+            raise param_error(
+                "edge_index", owner, "an integer tensor", ei.dtype, TypeError
+            )
         if not isinstance(w, Tensor) or w.dim() != 1 or w.numel() != ei.shape[1]:
             allowed = f"a tensor of shape [{ei.shape[1]}] (one weight per edge)"
             raise param_error("edge_weight", owner, allowed, _shape(w))
         if not w.is_floating_point():
-            raise param_error("edge_weight", owner, "a float tensor", w.dtype, TypeError)
+            raise param_error(
+                "edge_weight", owner, "a float tensor", w.dtype, TypeError
+            )
         if w.device != ei.device:
             raise ValueError(
                 f"Graph tensors must be on one device. Got edge_index on {ei.device}, "
@@ -200,14 +206,20 @@ def as_graph(graph: Any, num_nodes: int | None = None, name: str = "graph") -> G
         ei = graph[0]
         w = graph[1] if len(graph) > 1 and graph[1] is not None else None
         if not isinstance(ei, Tensor):
-            raise param_error(name, owner, "(edge_index, edge_weight)", type(ei).__name__)
+            raise param_error(
+                name, owner, "(edge_index, edge_weight)", type(ei).__name__
+            )
         if w is None:
             w = torch.ones(ei.shape[1], device=ei.device)
-        n = num_nodes if num_nodes is not None else (int(ei.max()) + 1 if ei.numel() else 0)
+        n = (
+            num_nodes
+            if num_nodes is not None
+            else (int(ei.max()) + 1 if ei.numel() else 0)
+        )
         return Graph(ei, w, n)
     if isinstance(graph, Tensor):
         if graph.layout in (torch.sparse_csr, torch.sparse_coo):
-            coo = graph.to_sparse_coo().coalesce()
+            coo = graph.to_sparse().coalesce()
             idx = coo.indices()
             return Graph(idx, coo.values(), int(graph.shape[0]))
         if graph.dim() == 2 and graph.shape[0] == graph.shape[1]:
@@ -224,7 +236,11 @@ def as_graph(graph: Any, num_nodes: int | None = None, name: str = "graph") -> G
             return _from_sparse_matrix(coo.row, coo.col, coo.data, coo.shape[0])
     except ImportError:  # pragma: no cover - scipy is a hard dependency
         pass
-    if isinstance(graph, np.ndarray) and graph.ndim == 2 and graph.shape[0] == graph.shape[1]:
+    if (
+        isinstance(graph, np.ndarray)
+        and graph.ndim == 2
+        and graph.shape[0] == graph.shape[1]
+    ):
         r, c = np.nonzero(graph)
         return _from_sparse_matrix(r, c, graph[r, c], graph.shape[0])
     allowed = (

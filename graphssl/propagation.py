@@ -46,7 +46,7 @@ class PropagationResult:
         scores (Tensor): ``[N, C]`` raw solution :math:`F` before normalisation.
         prediction (Tensor): ``[N]`` int64 argmax, ``-1`` where no label mass arrived.
         reached (Tensor): ``[N]`` bool, whether any label mass reached the node.
-        n_iter (int): solver iterations (0 for the direct solve).
+        n_iter (int): solver iterations (1 for the direct solve).
         residual (float): final relative residual.
         converged (bool): whether ``residual <= tol``.
         solver (str): the solver actually used.
@@ -62,7 +62,9 @@ class PropagationResult:
     solver: str
 
 
-def class_mass_normalize(scores: Tensor, prior: Tensor, mask: Tensor | None = None) -> Tensor:
+def class_mass_normalize(
+    scores: Tensor, prior: Tensor, mask: Tensor | None = None
+) -> Tensor:
     r"""Class mass normalisation (Zhu, Ghahramani & Lafferty, ICML 2003).
 
     .. math::
@@ -73,7 +75,9 @@ def class_mass_normalize(scores: Tensor, prior: Tensor, mask: Tensor | None = No
     """
     rows = scores if mask is None else scores[mask]
     mass = rows.sum(0)
-    scale = torch.where(mass > 0, prior / mass.clamp(min=torch.finfo(mass.dtype).tiny), 0.0)
+    scale = torch.where(
+        mass > 0, prior / mass.clamp(min=torch.finfo(mass.dtype).tiny), 0.0
+    )
     return scores * scale
 
 
@@ -84,10 +88,14 @@ def _one_hot(y: Tensor, c: int, dtype: torch.dtype) -> Tensor:
     return out
 
 
-def _prepare(graph: Any, y: Tensor, num_classes: int | None, owner: str) -> tuple[Any, Tensor, int]:
+def _prepare(
+    graph: Any, y: Tensor, num_classes: int | None, owner: str
+) -> tuple[Any, Tensor, int]:
     g = as_graph(graph)
     if g.num_nodes == 0:
-        raise ValueError(f"The 'graph' parameter of {owner} must have at least 1 node. Got 0.")
+        raise ValueError(
+            f"The 'graph' parameter of {owner} must have at least 1 node. Got 0."
+        )
     if num_classes is not None:
         num_classes = check_int(num_classes, "num_classes", owner, low=2)
     if isinstance(y, Tensor):
@@ -114,7 +122,9 @@ def _finish(
     mass = f.sum(1)
     reached = mass > 0
     dist = torch.where(
-        reached[:, None], f / mass.clamp(min=torch.finfo(f.dtype).tiny)[:, None], 1.0 / c
+        reached[:, None],
+        f / mass.clamp(min=torch.finfo(f.dtype).tiny)[:, None],
+        1.0 / c,
     )
     pred = torch.where(reached, f.argmax(1), -1)
     lost = int((~reached).sum())
@@ -133,7 +143,9 @@ def _finish(
             ConvergenceWarning,
             stacklevel=3,
         )
-    return PropagationResult(dist, f, pred, reached, sol.n_iter, sol.residual, sol.converged, solver)
+    return PropagationResult(
+        dist, f, pred, reached, sol.n_iter, sol.residual, sol.converged, solver
+    )
 
 
 def _pick(solver: str, n: int, symmetric: bool) -> str:
@@ -202,14 +214,22 @@ def label_spreading(
     s = propagation_matrix(s_graph)
     b = (1.0 - alpha) * _one_hot(y, c, g.dtype)
     if solver == "direct":
-        a = torch.eye(g.num_nodes, dtype=g.dtype, device=g.device) - alpha * s.to_dense()
-        sol = SolveResult(torch.linalg.solve(a, b), 0, 0.0, True)
+        a = (
+            torch.eye(g.num_nodes, dtype=g.dtype, device=g.device)
+            - alpha * s.to_dense()
+        )
+        sol = SolveResult(torch.linalg.solve(a, b), 1, 0.0, True)
     elif solver == "cg":
-        sol = conjugate_gradient(lambda v: v - alpha * (s @ v), b, tol=tol, max_iter=max_iter)
+        sol = conjugate_gradient(
+            lambda v: v - alpha * (s @ v), b, tol=tol, max_iter=max_iter
+        )
     else:
         sol = fixed_point(
-            lambda f: alpha * (s @ f) + b, b.clone(), torch.linalg.vector_norm(b, dim=0),
-            tol=tol, max_iter=max_iter,
+            lambda f: alpha * (s @ f) + b,
+            b.clone(),
+            torch.linalg.vector_norm(b, dim=0),
+            tol=tol,
+            max_iter=max_iter,
         )
     return _finish(sol.x, y, sol, solver, class_mass, owner)
 
@@ -249,7 +269,11 @@ def label_propagation(
     max_iter = check_int(max_iter, "max_iter", owner, low=1)
     lab = y >= 0
     if bool(lab.all()):
-        warnings.warn(f"{owner}: every node is labelled; nothing to propagate.", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"{owner}: every node is labelled; nothing to propagate.",
+            UserWarning,
+            stacklevel=2,
+        )
     symmetric = g.is_symmetric()
     solver = _pick(solver, g.num_nodes, symmetric)
     if solver == "cg" and not symmetric:
@@ -267,15 +291,21 @@ def label_propagation(
     elif solver == "cg":
         inv_d = torch.where(d > 0, 1.0 / d.clamp(min=torch.finfo(d.dtype).tiny), 0.0)
         sol = conjugate_gradient(
-            lambda v: (d[:, None] * v - w @ v) * unl, rhs, precond=inv_d * unl[:, 0],
-            tol=tol, max_iter=max_iter,
+            lambda v: (d[:, None] * v - w @ v) * unl,
+            rhs,
+            precond=inv_d * unl[:, 0],
+            tol=tol,
+            max_iter=max_iter,
         )
     else:
         inv_d = torch.where(d > 0, 1.0 / d.clamp(min=torch.finfo(d.dtype).tiny), 0.0)
         c_vec = rhs * inv_d[:, None]
         sol = fixed_point(
-            lambda f: ((w @ f) * inv_d[:, None]) * unl + c_vec, torch.zeros_like(rhs),
-            torch.linalg.vector_norm(c_vec, dim=0), tol=tol, max_iter=max_iter,
+            lambda f: ((w @ f) * inv_d[:, None]) * unl + c_vec,
+            torch.zeros_like(rhs),
+            torch.linalg.vector_norm(c_vec, dim=0),
+            tol=tol,
+            max_iter=max_iter,
         )
     f = sol.x * unl + y_l
     return _finish(f, y, sol, solver, class_mass, owner)
@@ -291,7 +321,7 @@ def _direct_harmonic(w: Tensor, d: Tensor, rhs: Tensor, lab: Tensor) -> SolveRes
     if idx.numel():
         a = torch.diag(d[idx]) - wd[idx][:, idx]
         x[idx] = torch.linalg.solve(a, rhs[idx])
-    return SolveResult(x, 0, 0.0, True)
+    return SolveResult(x, 1, 0.0, True)
 
 
 def _reachable(wd: Tensor, lab: Tensor) -> Tensor:
@@ -306,7 +336,9 @@ def _reachable(wd: Tensor, lab: Tensor) -> Tensor:
     return seen
 
 
-def propagate(graph: Any, y: Tensor, *, method: str = "spreading", **kwargs: Any) -> PropagationResult:
+def propagate(
+    graph: Any, y: Tensor, *, method: str = "spreading", **kwargs: Any
+) -> PropagationResult:
     """Functional entry: ``method='spreading'`` (:func:`label_spreading`, soft clamping)
     or ``'propagation'`` (:func:`label_propagation`, hard clamping); ``kwargs`` go to it.
     """

@@ -53,7 +53,11 @@ def local_scale(edge_index: Tensor, dist: Tensor, num_nodes: int, k: int) -> Ten
     if dist.numel():
         sigma[has] = dist[order[pick[has]]]
     pos = dist[dist > 0]
-    ref = pos.median() if pos.numel() else torch.ones((), dtype=dist.dtype, device=dist.device)
+    ref = (
+        pos.median()
+        if pos.numel()
+        else torch.ones((), dtype=dist.dtype, device=dist.device)
+    )
     sigma[~has] = ref
     return torch.clamp(sigma, min=float(ref) * 1e-3)
 
@@ -120,7 +124,9 @@ class Gaussian:
         weight is exp(0) = 1). Not defined for ``sigma='local'``.
         """
         if self.sigma == "local":
-            raise param_error("sigma", "Gaussian.resolve", "a float or 'median'", "local")
+            raise param_error(
+                "sigma", "Gaussian.resolve", "a float or 'median'", "local"
+            )
         if self.sigma == "median":
             pos = dist[dist > 0]
             return float(pos.median()) if pos.numel() else 1.0
@@ -190,7 +196,9 @@ class ExpDot:
         if s.numel() == 0:
             return s
         w = torch.exp((s - s.max()) / self.temperature)
-        return _check_weights(w, edge_index, "ExpDot", f"temperature={self.temperature}")
+        return _check_weights(
+            w, edge_index, "ExpDot", f"temperature={self.temperature}"
+        )
 
 
 def pairwise_kernel(kernel: Kernel, a: Tensor, b: Tensor) -> Tensor:

@@ -29,7 +29,8 @@ class SolveResult:
 
 
 def _col_norm(t: Tensor) -> Tensor:
-    return torch.linalg.vector_norm(t, dim=0)
+    out: Tensor = torch.linalg.vector_norm(t, dim=0)
+    return out
 
 
 def _rel(r_norm: Tensor, b_norm: Tensor) -> float:

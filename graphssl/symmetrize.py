@@ -17,7 +17,9 @@ def _group(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor, Tensor]:
     """Unique edges ``[2, U]``, the group of every input edge ``[E]`` and counts ``[U]``."""
     key = edge_index[0] * num_nodes + edge_index[1]
     uniq, inv, counts = torch.unique(key, return_inverse=True, return_counts=True)
-    ei = torch.stack([torch.div(uniq, num_nodes, rounding_mode="floor"), uniq % num_nodes])
+    ei = torch.stack(
+        [torch.div(uniq, num_nodes, rounding_mode="floor"), uniq % num_nodes]
+    )
     return ei, inv, counts
 
 
@@ -72,7 +74,9 @@ def symmetrize(graph: Graph, how: str = "max") -> Graph:
         return coalesce(both, "max")
     ei, inv, counts = _group(both.edge_index, both.num_nodes)
     w = both.edge_weight
-    wmin = w.new_zeros(ei.shape[1]).scatter_reduce(0, inv, w, "amin", include_self=False)
+    wmin = w.new_zeros(ei.shape[1]).scatter_reduce(
+        0, inv, w, "amin", include_self=False
+    )
     # A self-loop appears twice in `both` by itself, so it counts as mutual.
     keep = counts == 2
     return Graph(ei[:, keep], wmin[keep], g.num_nodes)

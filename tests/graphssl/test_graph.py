@@ -22,8 +22,15 @@ def test_conversions_round_trip(device: str) -> None:
     g = small_graph(device)
     dense = g.to_dense()
     assert dense[0, 1] == 1.0 and dense[2, 3] == 4.0
-    for other in (g.to_torch_coo(), g.to_torch_csr(), g.to_scipy(), dense, dense.cpu().numpy(),
-                  (g.edge_index, g.edge_weight), g.to_pyg()):
+    for other in (
+        g.to_torch_coo(),
+        g.to_torch_csr(),
+        g.to_scipy(),
+        dense,
+        dense.cpu().numpy(),
+        (g.edge_index, g.edge_weight),
+        g.to_pyg(),
+    ):
         back = as_graph(other, num_nodes=5)
         torch.testing.assert_close(back.to_dense().cpu(), dense.cpu())
         assert back.num_nodes == 5
@@ -49,11 +56,31 @@ def test_as_graph_defaults_unit_weights_for_pyg_data() -> None:
     ("args", "exc", "match"),
     [
         ((torch.tensor([0, 1]), torch.ones(2), 2), ValueError, "shape \\[2, E\\]"),
-        ((torch.tensor([[0], [5]]), torch.ones(1), 3), ValueError, "node indices in \\[0, 2\\]"),
-        ((torch.tensor([[0], [1]]), torch.ones(2), 3), ValueError, "one weight per edge"),
-        ((torch.tensor([[0], [1]]), torch.ones(1, dtype=torch.long), 3), TypeError, "float"),
-        ((torch.tensor([[0], [1]]), torch.tensor([-1.0]), 3), ValueError, "non-negative"),
-        ((torch.tensor([[0], [1]]), torch.tensor([float("nan")]), 3), ValueError, "finite"),
+        (
+            (torch.tensor([[0], [5]]), torch.ones(1), 3),
+            ValueError,
+            "node indices in \\[0, 2\\]",
+        ),
+        (
+            (torch.tensor([[0], [1]]), torch.ones(2), 3),
+            ValueError,
+            "one weight per edge",
+        ),
+        (
+            (torch.tensor([[0], [1]]), torch.ones(1, dtype=torch.long), 3),
+            TypeError,
+            "float",
+        ),
+        (
+            (torch.tensor([[0], [1]]), torch.tensor([-1.0]), 3),
+            ValueError,
+            "non-negative",
+        ),
+        (
+            (torch.tensor([[0], [1]]), torch.tensor([float("nan")]), 3),
+            ValueError,
+            "finite",
+        ),
     ],
 )
 def test_graph_rejects_bad_input(args: tuple, exc: type[Exception], match: str) -> None:

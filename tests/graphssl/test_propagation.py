@@ -47,9 +47,17 @@ def test_label_spreading_matches_closed_form(solver: str, device: str) -> None:
     alpha = 0.9
     d = w.sum(1)
     s = w / torch.sqrt(d[:, None] * d[None, :])
-    expected = (1 - alpha) * torch.linalg.solve(torch.eye(len(y)) - alpha * s, one_hot(y, 2))
-    res = label_spreading(w.to(device), y.to(device), alpha=alpha, solver=solver,
-                          tol=1e-12, max_iter=10_000)
+    expected = (1 - alpha) * torch.linalg.solve(
+        torch.eye(len(y)) - alpha * s, one_hot(y, 2)
+    )
+    res = label_spreading(
+        w.to(device),
+        y.to(device),
+        alpha=alpha,
+        solver=solver,
+        tol=1e-12,
+        max_iter=10_000,
+    )
     assert res.solver == solver
     torch.testing.assert_close(res.scores.cpu(), expected, atol=1e-9, rtol=1e-7)
     assert res.converged
@@ -62,9 +70,12 @@ def test_label_propagation_matches_harmonic_solution(solver: str, device: str) -
     lab = y >= 0
     p = w / w.sum(1, keepdim=True)
     u, l_ = ~lab, lab
-    f_u = torch.linalg.solve(torch.eye(int(u.sum())) - p[u][:, u], p[u][:, l_] @ one_hot(y[l_], 2))
-    res = label_propagation(w.to(device), y.to(device), solver=solver, tol=1e-12,
-                            max_iter=50_000)
+    f_u = torch.linalg.solve(
+        torch.eye(int(u.sum())) - p[u][:, u], p[u][:, l_] @ one_hot(y[l_], 2)
+    )
+    res = label_propagation(
+        w.to(device), y.to(device), solver=solver, tol=1e-12, max_iter=50_000
+    )
     torch.testing.assert_close(res.scores.cpu()[u], f_u, atol=1e-9, rtol=1e-7)
     # hard clamping: labelled rows are exactly their one-hot labels
     torch.testing.assert_close(res.scores.cpu()[l_], one_hot(y[l_], 2))
@@ -83,7 +94,9 @@ def test_parity_with_scikit_learn_on_same_graph(variant: str) -> None:
         ref = semi.LabelPropagation(kernel=kern, max_iter=100_000, tol=1e-14)
         ours = label_propagation(w, y, tol=1e-12)
     ref.fit(x, y.numpy())
-    np.testing.assert_allclose(ours.distribution.numpy(), ref.label_distributions_, atol=1e-5)
+    np.testing.assert_allclose(
+        ours.distribution.numpy(), ref.label_distributions_, atol=1e-5
+    )
     assert (ours.prediction.numpy() == ref.transduction_).all()
 
 
@@ -97,7 +110,9 @@ def test_unreached_component_is_reported_not_class_zero() -> None:
             res = fn(g, y)
         assert res.reached.tolist() == [True, True, True, False, False, False]
         assert res.prediction[3:].tolist() == [-1, -1, -1]
-        torch.testing.assert_close(res.distribution[3:], torch.full((3, 2), 0.5, dtype=torch.float64))
+        torch.testing.assert_close(
+            res.distribution[3:], torch.full((3, 2), 0.5, dtype=torch.float64)
+        )
 
 
 @pytest.mark.parametrize("solver", ["cg", "iterate"])
@@ -149,7 +164,9 @@ def test_properties_rows_sum_to_one_and_permutation_equivariance(
         lp = label_propagation(w, y)
         perm = torch.randperm(n, generator=g)
         res_p = label_spreading(w[perm][:, perm], y[perm], alpha=alpha)
-    torch.testing.assert_close(res.distribution.sum(1), torch.ones(n, dtype=torch.float64))
+    torch.testing.assert_close(
+        res.distribution.sum(1), torch.ones(n, dtype=torch.float64)
+    )
     torch.testing.assert_close(res_p.distribution, res.distribution[perm])
     assert lp.prediction[0] == 0 and lp.prediction[1] == 1  # clamped labels unchanged
     assert bool((res.scores >= 0).all())
@@ -177,7 +194,9 @@ def _graph(w: torch.Tensor) -> Graph:
         ({"num_classes": 1}, ValueError, "'num_classes'"),
     ],
 )
-def test_bad_parameters(kwargs: dict[str, object], exc: type[Exception], match: str) -> None:
+def test_bad_parameters(
+    kwargs: dict[str, object], exc: type[Exception], match: str
+) -> None:
     w, y = two_cluster_graph()
     with pytest.raises(exc, match=match):
         label_spreading(w, y, **kwargs)  # type: ignore[arg-type]

@@ -25,7 +25,9 @@ def test_gaussian_fixed_and_median(device: str) -> None:
     torch.testing.assert_close(w, torch.exp(-(dist**2) / 8.0))
     med = Gaussian("median")
     assert med.resolve(dist) == float(dist.median())
-    torch.testing.assert_close(med(x, ei, dist), Gaussian(med.resolve(dist))(x, ei, dist))
+    torch.testing.assert_close(
+        med(x, ei, dist), Gaussian(med.resolve(dist))(x, ei, dist)
+    )
 
 
 def test_local_scaling_matches_definition() -> None:
@@ -59,7 +61,9 @@ def test_gaussian_partial_underflow_warns() -> None:
 def test_cosine_power_and_clipping() -> None:
     x = torch.tensor([[1.0, 0.0], [1.0, 1.0], [-1.0, 0.0]])
     ei = torch.tensor([[0, 1, 0], [1, 0, 2]])
-    with pytest.warns(GraphWarning, match="1 nodes lost"):  # node 2 only has a negative edge
+    with pytest.warns(
+        GraphWarning, match="1 nodes lost"
+    ):  # node 2 only has a negative edge
         w = Cosine(power=3)(x, ei, torch.zeros(3))
     torch.testing.assert_close(w[:2], torch.full((2,), (1 / math.sqrt(2)) ** 3))
     assert w[2] == 0  # negative cosine clipped
@@ -78,10 +82,13 @@ def test_expdot_is_shift_invariant_and_finite() -> None:
 def test_pairwise_kernel_matches_edge_kernel() -> None:
     a, b = torch.randn(5, 3), torch.randn(4, 3)
     k = pairwise_kernel(Cosine(2.0), a, b)
-    an, bn = torch.nn.functional.normalize(a, dim=1), torch.nn.functional.normalize(b, dim=1)
+    an, bn = (
+        torch.nn.functional.normalize(a, dim=1),
+        torch.nn.functional.normalize(b, dim=1),
+    )
     torch.testing.assert_close(k, (an @ bn.t()).clamp(min=0) ** 2)
     g = pairwise_kernel(Gaussian(1.5), a, b)
-    torch.testing.assert_close(g, torch.exp(-torch.cdist(a, b) ** 2 / 4.5))
+    torch.testing.assert_close(g, torch.exp(-(torch.cdist(a, b) ** 2) / 4.5))
     with pytest.raises(ValueError, match="fixed float sigma"):
         pairwise_kernel(Gaussian("median"), a, b)
 

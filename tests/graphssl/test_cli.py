@@ -1,0 +1,75 @@
+"""The graphssl command line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from graphssl.cli import build_parser, main
+from graphssl.datasets import find_planetoid_root
+
+
+def test_info(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["info", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "graphssl" in out and "torch" in out
+
+
+def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name in sub.choices:  # type: ignore[union-attr]
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0
+        assert "--device" in capsys.readouterr().out
+
+
+def test_propagate_moons_reports_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["propagate", "moons", "--n", "3000", "--quiet", "--device", "cpu"]) == 0
+    )
+    out = capsys.readouterr().out
+    acc = float(re.search(r"accuracy on \d+ scored nodes: ([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    assert acc > 0.9
+
+
+def test_propagate_writes_predictions(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    out = tmp_path / "pred.npy"
+    assert (
+        main(
+            [
+                "propagate",
+                "digits",
+                "--labels-per-class",
+                "5",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    pred = np.load(out)
+    assert pred.shape == (1797,) and pred.min() >= -1 and pred.max() <= 9
+
+
+@pytest.mark.skipif(find_planetoid_root() is None, reason="Planetoid data not present")
+def test_propagate_cora(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["propagate", "cora", "--method", "propagation", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy on 1000 scored nodes" in out
+
+
+def test_unknown_cuda_device_is_a_clear_error() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present")
+    with pytest.raises(SystemExit, match="CUDA is not available"):
+        main(["propagate", "moons", "--n", "500", "--device", "cuda", "--quiet"])
