@@ -11,7 +11,7 @@ symmetric graphs label spreading uses the two readings coincide.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,10 @@ class Graph:
     edge_index: Tensor
     edge_weight: Tensor
     num_nodes: int
+    # Cached facts about an immutable graph: whether it is symmetric, and whether its
+    # edges are sorted by (source, target) without duplicates (a ready CSR layout).
+    _symmetric: bool | None = field(default=None, init=False, repr=False, compare=False)
+    _sorted: bool | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         owner = "Graph"
@@ -115,7 +119,36 @@ class Graph:
         return deg.index_add_(0, self.edge_index[0], self.edge_weight)
 
     def is_symmetric(self, atol: float = 1e-6) -> bool:
-        """True when every edge ``j -> i`` has a reverse ``i -> j`` of equal weight."""
+        """True when every edge ``j -> i`` has a reverse ``i -> j`` of equal weight.
+
+        The answer is cached (graphs are immutable); builders that produce symmetric
+        graphs record it, so large graphs are not re-checked.
+        """
+        if self._symmetric is True:
+            return True
+        result = self._check_symmetric(atol)
+        if atol == 1e-6:
+            object.__setattr__(self, "_symmetric", result)
+        return result
+
+    def is_sorted(self) -> bool:
+        """True when edges are sorted by (source, target) with no duplicates."""
+        if self._sorted is None:
+            src, dst = self.edge_index
+            key = src * self.num_nodes + dst
+            ok = key.numel() < 2 or bool((key[1:] > key[:-1]).all())
+            object.__setattr__(self, "_sorted", ok)
+        return bool(self._sorted)
+
+    def with_weights(self, edge_weight: Tensor, *, symmetric: bool = False) -> Graph:
+        """Same edges, new weights; ``symmetric=True`` records a known symmetric result."""
+        g = Graph(self.edge_index, edge_weight, self.num_nodes)
+        object.__setattr__(g, "_sorted", self._sorted)
+        if symmetric:
+            object.__setattr__(g, "_symmetric", True)
+        return g
+
+    def _check_symmetric(self, atol: float) -> bool:
         n = self.num_nodes
         src, dst = self.edge_index
         w = self.edge_weight

@@ -45,6 +45,7 @@ def normalize(graph: Graph, kind: str = "sym") -> Graph:
     check_in(kind, "kind", "normalize", NORMALIZATIONS)
     if kind == "none":
         return graph
+    keeps_symmetry = kind == "sym" and graph._symmetric is True
     src, dst = graph.edge_index
     w = graph.edge_weight
     if kind == "row":
@@ -53,7 +54,15 @@ def normalize(graph: Graph, kind: str = "sym") -> Graph:
         w = w * _inv(graph.out_degree(), 1.0)[src]
     else:
         w = w * _inv(graph.in_degree(), 0.5)[dst] * _inv(graph.out_degree(), 0.5)[src]
-    return Graph(graph.edge_index, w, graph.num_nodes)
+    return graph.with_weights(w, symmetric=keeps_symmetry)
+
+
+def _csr(rows: Tensor, cols: Tensor, w: Tensor, n: int) -> Tensor:
+    crow = torch.zeros(n + 1, dtype=torch.long, device=rows.device)
+    torch.cumsum(torch.bincount(rows, minlength=n), 0, out=crow[1:])
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(crow, cols, w, (n, n), check_invariants=False)
 
 
 def propagation_matrix(graph: Graph) -> Tensor:
@@ -63,6 +72,13 @@ def propagation_matrix(graph: Graph) -> Tensor:
     :math:`(MF)_i = \sum_j w_{j \to i} F_j`. Duplicate edges are summed.
     """
     n = graph.num_nodes
+    src, dst = graph.edge_index
+    if graph._symmetric is True and graph.is_sorted():
+        # M = A^T = A, and the edges are already in CSR order: no sort needed.
+        return _csr(src, dst, graph.edge_weight, n)
+    key = dst * n + src
+    if key.numel() < 2 or bool((key[1:] > key[:-1]).all()):
+        return _csr(dst, src, graph.edge_weight, n)
     m = torch.sparse_coo_tensor(
         graph.edge_index.flip(0), graph.edge_weight, (n, n), check_invariants=False
     )

@@ -59,9 +59,45 @@ def symmetrize(graph: Graph, how: str = "max") -> Graph:
       (mutual kNN); may leave nodes isolated.
 
     Returns:
-        Graph: symmetric, coalesced.
+        Graph: symmetric, coalesced, edges sorted by (source, target).
     """
     check_in(how, "symmetrize", "symmetrize", SYMMETRIZE)
+    if graph.device.type == "cpu":
+        out = _symmetrize_scipy(graph, how)
+    else:
+        out = _symmetrize_torch(graph, how)
+    object.__setattr__(out, "_symmetric", True)
+    object.__setattr__(out, "_sorted", True)
+    return out
+
+
+def _symmetrize_scipy(graph: Graph, how: str) -> Graph:
+    # scipy's transpose and element-wise max/min are O(E) merges of sorted rows,
+    # several times faster than a global sort of 2E keys at 10^6 nodes.
+    import numpy as np
+    import scipy.sparse as sp
+
+    n = graph.num_nodes
+    ei = graph.edge_index.numpy()
+    w = graph.edge_weight.detach().numpy()
+    a = sp.csr_matrix((w, (ei[0], ei[1])), shape=(n, n))  # duplicates are summed
+    if how == "sum":
+        s = a + a.T
+    elif how == "max":
+        s = a.maximum(a.T)
+    else:
+        # min() keeps only pairs stored both ways; explicit zero weights are dropped
+        s = a.minimum(a.T)
+    s = s.tocsr()
+    s.sum_duplicates()
+    s.sort_indices()
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(s.indptr))
+    cols = s.indices.astype(np.int64)
+    edge_index = torch.from_numpy(np.stack([rows, cols]))
+    return Graph(edge_index, torch.from_numpy(s.data).to(graph.dtype), n)
+
+
+def _symmetrize_torch(graph: Graph, how: str) -> Graph:
     g = coalesce(graph, "sum")
     both = Graph(
         torch.cat([g.edge_index, g.edge_index.flip(0)], 1),

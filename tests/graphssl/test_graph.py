@@ -154,3 +154,31 @@ def test_scipy_input_with_integer_values() -> None:
     a = sp.csr_matrix(np.array([[0, 2], [2, 0]]))
     g = as_graph(a)
     assert g.dtype.is_floating_point and g.num_edges == 2
+
+
+@pytest.mark.parametrize("how", ["sum", "max", "mutual"])
+def test_symmetrize_cpu_scipy_path_equals_torch_path(how: str) -> None:
+    from graphssl.symmetrize import _symmetrize_torch
+
+    n = 40
+    ei = torch.randint(0, n, (2, 200))
+    g = remove_self_loops(Graph(ei, torch.rand(200, dtype=torch.float64) + 0.1, n))
+    fast, ref = symmetrize(g, how), _symmetrize_torch(g, how)
+    torch.testing.assert_close(fast.to_dense(), ref.to_dense())
+    assert fast.is_sorted() and fast._symmetric is True
+
+
+def test_cached_flags_and_fast_operator_match_general_path() -> None:
+    n = 30
+    g = symmetrize(Graph(torch.randint(0, n, (2, 120)), torch.rand(120), n), "max")
+    s = normalize(g, "sym")
+    assert (
+        s._symmetric is True
+    )  # sym normalisation of a symmetric graph stays symmetric
+    assert normalize(g, "row")._symmetric is None  # row normalisation does not
+    plain = Graph(s.edge_index.flip(1), s.edge_weight.flip(0), n)  # unsorted, no flags
+    assert not plain.is_sorted()
+    torch.testing.assert_close(
+        propagation_matrix(s).to_dense(), propagation_matrix(plain).to_dense()
+    )
+    torch.testing.assert_close(propagation_matrix(s).to_dense(), s.to_dense().t())
