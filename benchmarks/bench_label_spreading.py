@@ -29,7 +29,9 @@ def machine() -> str:
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
-            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+            names = [
+                ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")
+            ]
         cpu = names[0] if names else cpu
     except OSError:
         pass

@@ -8,6 +8,7 @@ classical fixed-point iteration. Nodes that no label mass reaches are reported i
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from torch import Tensor
 from graphssl._validation import check_in, check_int, check_labels, check_real
 from graphssl._validation import check_same_device as _same_device
 from graphssl.exceptions import ConvergenceWarning, UnreachedNodesWarning
-from graphssl.graph import as_graph
+from graphssl.graph import Graph, as_graph
 from graphssl.normalization import NORMALIZATIONS, normalize, propagation_matrix
 from graphssl.solvers import SolveResult, conjugate_gradient, fixed_point
 
@@ -88,10 +89,20 @@ def _one_hot(y: Tensor, c: int, dtype: torch.dtype) -> Tensor:
     return out
 
 
+def _flush_subnormal(g: Graph) -> Graph:
+    # Weights below finfo.tiny are noise that overflows 1/degree in the solvers.
+    w = g.edge_weight
+    tiny = torch.finfo(w.dtype).tiny
+    if w.numel() == 0 or bool((w == 0).logical_or(w >= tiny).all()):
+        return g
+    flushed = torch.where(w >= tiny, w, torch.zeros_like(w))
+    return g.with_weights(flushed, symmetric=g._symmetric is True)
+
+
 def _prepare(
     graph: Any, y: Tensor, num_classes: int | None, owner: str
 ) -> tuple[Any, Tensor, int]:
-    g = as_graph(graph)
+    g = _flush_subnormal(as_graph(graph))
     if g.num_nodes == 0:
         raise ValueError(
             f"The 'graph' parameter of {owner} must have at least 1 node. Got 0."
@@ -112,6 +123,12 @@ def _finish(
     class_mass: bool,
     owner: str,
 ) -> PropagationResult:
+    if not math.isfinite(sol.residual) or not bool(torch.isfinite(f).all()):
+        raise FloatingPointError(
+            f"{owner}: solver '{solver}' produced non-finite values after {sol.n_iter} "
+            f"iterations: the edge weights span too wide a range for {f.dtype}. Use "
+            "float64, a larger kernel bandwidth, or drop near-zero edges."
+        )
     # CG round-off can leave tiny negative entries; mass is non-negative by theory.
     f = f.clamp(min=0.0)
     c = f.shape[1]

@@ -65,6 +65,9 @@ def local_scale(edge_index: Tensor, dist: Tensor, num_nodes: int, k: int) -> Ten
 def _check_weights(w: Tensor, edge_index: Tensor, owner: str, hint: str) -> Tensor:
     if w.numel() == 0:
         return w
+    # Subnormal weights (< finfo.tiny) carry no usable information and overflow
+    # 1/degree in solvers; they count as underflowed.
+    w = torch.where(w >= torch.finfo(w.dtype).tiny, w, torch.zeros_like(w))
     pos = w > 0
     if not bool(pos.any()):
         raise ValueError(

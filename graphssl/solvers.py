@@ -7,6 +7,7 @@ criterion, the relative residual :math:`\max_c \lVert b_c - A x_c\rVert /
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -61,19 +62,24 @@ def conjugate_gradient(
         b (Tensor): right-hand sides ``[N, C]``.
         x0 (Tensor, optional): initial guess (default zeros).
         precond (Tensor, optional): ``[N]`` diagonal of :math:`M^{-1}` (Jacobi).
-        tol (float): relative-residual stop.
+        tol (float): relative-residual stop; with ``precond`` on the preconditioned
+            residual :math:`\lVert M^{-1}r\rVert / \lVert M^{-1}b\rVert`.
         max_iter (int): iteration cap.
     """
     x = torch.zeros_like(b) if x0 is None else x0.clone()
     r = b - matvec(x) if x0 is not None else b.clone()
-    b_norm = _col_norm(b)
-    z = r * precond[:, None] if precond is not None else r
+    pc = precond[:, None] if precond is not None else None
+    # With a preconditioner the stop uses the preconditioned residual M^-1 r: for
+    # Jacobi on a graph Laplacian that is the per-node residual of the row-normalised
+    # system, so low-degree regions are not drowned by high-degree ones.
+    b_norm = _col_norm(b * pc if pc is not None else b)
+    z = r * pc if pc is not None else r
     p = z.clone()
     rz = (r * z).sum(0)
-    res = _rel(_col_norm(r), b_norm)
+    res = _rel(_col_norm(z), b_norm)
     it = 0
     tiny = torch.finfo(b.dtype).tiny
-    while res > tol and it < max_iter:
+    while res > tol and it < max_iter and math.isfinite(res):
         ap = matvec(p)
         pap = (p * ap).sum(0)
         # Converged or zero columns have p = 0: step 0 instead of 0/0.
@@ -81,8 +87,8 @@ def conjugate_gradient(
         x.add_(p * alpha)
         r.sub_(ap * alpha)
         it += 1
-        res = _rel(_col_norm(r), b_norm)
-        z = r * precond[:, None] if precond is not None else r
+        z = r * pc if pc is not None else r
+        res = _rel(_col_norm(z), b_norm)
         rz_new = (r * z).sum(0)
         beta = torch.where(rz.abs() > tiny, rz_new / rz.clamp(min=tiny), 0.0)
         p = z + p * beta
@@ -112,6 +118,6 @@ def fixed_point(
         res = _rel(_col_norm(nxt - x), b_norm)
         x = nxt
         it += 1
-        if res <= tol:
+        if res <= tol or not math.isfinite(res):
             break
     return SolveResult(x, it, res, res <= tol)

@@ -237,3 +237,37 @@ def test_devices_must_match() -> None:
     w, y = two_cluster_graph()
     with pytest.raises(ValueError, match="one device"):
         label_spreading(w.cuda(), y)
+
+
+def test_subnormal_weights_do_not_produce_nan() -> None:
+    # regression: float32 weights down to 1e-45 made the Jacobi-preconditioned CG NaN
+    n = 200
+    src = torch.arange(n - 1)
+    w = torch.logspace(0, -45, n - 1, dtype=torch.float32)  # reaches subnormals
+    ei = torch.cat([torch.stack([src, src + 1]), torch.stack([src + 1, src])], 1)
+    graph = Graph(ei, torch.cat([w, w]), n)
+    y = torch.full((n,), -1)
+    y[0], y[1] = 0, 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreachedNodesWarning)
+        # CG may not reach tol across 38 orders of magnitude in float32: it warns
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for solver in ("cg", "iterate", "direct"):
+            res = label_propagation(graph, y, solver=solver, max_iter=500)
+            assert torch.isfinite(res.distribution).all()
+            assert res.reached[:50].all()
+
+
+def test_diverging_iteration_is_an_error_not_nan() -> None:
+    # an unnormalised graph with spectral radius > 1/alpha makes the iteration blow up
+    w, y = two_cluster_graph()
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        label_spreading((w * 100).float(), y, normalization="none", solver="iterate")
+
+
+def test_cg_stops_on_non_finite_residual() -> None:
+    from graphssl.solvers import conjugate_gradient
+
+    b = torch.ones(5, 2)
+    res = conjugate_gradient(lambda v: v * float("nan"), b, max_iter=50)
+    assert not res.converged and res.n_iter == 1
