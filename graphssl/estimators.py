@@ -55,6 +55,31 @@ _QUERY_BLOCK = 2048
 class _GraphLabelModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     _variant: ClassVar[str]
 
+    def __init__(
+        self,
+        kernel: Any = "knn",
+        *,
+        n_neighbors: int = 10,
+        sigma: float | str = "median",
+        gamma: float | None = None,
+        solver: str = "auto",
+        max_iter: int = 1000,
+        tol: float = 1e-6,
+        symmetrize: str = "max",
+        class_mass: bool = False,
+        device: str | None = None,
+    ) -> None:
+        self.kernel = kernel
+        self.n_neighbors = n_neighbors
+        self.sigma = sigma
+        self.gamma = gamma
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.symmetrize = symmetrize
+        self.class_mass = class_mass
+        self.device = device
+
     def _validate(self) -> None:
         name = type(self).__name__
         if not callable(self.kernel):
@@ -281,17 +306,19 @@ class LabelSpreading(_GraphLabelModel):
         class_mass: bool = False,
         device: str | None = None,
     ) -> None:
-        self.kernel = kernel
-        self.n_neighbors = n_neighbors
-        self.sigma = sigma
-        self.gamma = gamma
+        super().__init__(
+            kernel,
+            n_neighbors=n_neighbors,
+            sigma=sigma,
+            gamma=gamma,
+            solver=solver,
+            max_iter=max_iter,
+            tol=tol,
+            symmetrize=symmetrize,
+            class_mass=class_mass,
+            device=device,
+        )
         self.alpha = alpha
-        self.solver = solver
-        self.max_iter = max_iter
-        self.tol = tol
-        self.symmetrize = symmetrize
-        self.class_mass = class_mass
-        self.device = device
 
     def _validate(self) -> None:
         super()._validate()
@@ -309,28 +336,3 @@ class LabelPropagation(_GraphLabelModel):
     """
 
     _variant = "propagation"
-
-    def __init__(
-        self,
-        kernel: Any = "knn",
-        *,
-        n_neighbors: int = 10,
-        sigma: float | str = "median",
-        gamma: float | None = None,
-        solver: str = "auto",
-        max_iter: int = 1000,
-        tol: float = 1e-6,
-        symmetrize: str = "max",
-        class_mass: bool = False,
-        device: str | None = None,
-    ) -> None:
-        self.kernel = kernel
-        self.n_neighbors = n_neighbors
-        self.sigma = sigma
-        self.gamma = gamma
-        self.solver = solver
-        self.max_iter = max_iter
-        self.tol = tol
-        self.symmetrize = symmetrize
-        self.class_mass = class_mass
-        self.device = device
