@@ -20,6 +20,7 @@ def propagate_data(
     method: str = "spreading",
     mask_attr: str = "train_mask",
     k: int = 10,
+    dtype: torch.dtype = torch.float64,
     **kwargs: Any,
 ) -> PropagationResult:
     """Propagate ``data.y`` from the nodes in ``data.train_mask`` to all nodes.
@@ -35,6 +36,8 @@ def propagate_data(
         method (str): ``'spreading'`` or ``'propagation'``.
         mask_attr (str): name of the boolean mask of known labels.
         k (int): neighbours when a kNN graph must be built.
+        dtype (torch.dtype): dtype of the solve. float64 by default: label mass decays
+            geometrically with hops, and float32 loses far nodes to underflow.
         **kwargs: passed to :func:`graphssl.propagation.propagate` (``alpha``,
             ``solver``, ``tol``, ...).
     """
@@ -51,14 +54,9 @@ def propagate_data(
         )
     graph: Graph
     if getattr(data, "edge_index", None) is not None:
-        graph = as_graph(data)
-        x = getattr(data, "x", None)
-        if not graph.dtype.is_floating_point or (
-            x is not None and x.dtype == torch.float64
-        ):
-            graph = graph.to(dtype=torch.float64)
+        graph = as_graph(data).to(dtype=dtype)
     elif getattr(data, "x", None) is not None:
-        graph = knn_graph(data.x, check_int(k, "k", owner, low=1))
+        graph = knn_graph(data.x.to(dtype), check_int(k, "k", owner, low=1))
     else:
         raise param_error("data", owner, "a Data with 'edge_index' or 'x'", "neither")
     y_obs = torch.where(mask, y.view(-1).long(), -1)
