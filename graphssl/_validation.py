@@ -81,7 +81,10 @@ def check_real(
         f"a real number in the range {lb}{'-inf' if low is None else low}, "
         f"{'inf' if high is None else high}{rb}"
     )
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool | str | bytes) or not isinstance(value, int | float):
+        # numpy / torch scalars convert; strings must not ("1" is not a number here)
+        if isinstance(value, bool | str | bytes):
+            raise param_error(name, owner, allowed, value, TypeError)
         try:
             v = float(value)
         except (TypeError, ValueError):

@@ -13,8 +13,8 @@ import time
 import warnings
 from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
