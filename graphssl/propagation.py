@@ -238,7 +238,10 @@ def label_spreading(
         sol = SolveResult(torch.linalg.solve(a, b), 1, 0.0, True)
     elif solver == "cg":
         sol = conjugate_gradient(
-            lambda v: v - alpha * (s @ v), b, tol=tol, max_iter=max_iter
+            lambda v: torch.sparse.addmm(v, s, v, beta=1.0, alpha=-alpha),
+            b,
+            tol=tol,
+            max_iter=max_iter,
         )
     else:
         sol = fixed_point(

@@ -84,14 +84,14 @@ def conjugate_gradient(
         pap = (p * ap).sum(0)
         # Converged or zero columns have p = 0: step 0 instead of 0/0.
         alpha = torch.where(pap.abs() > tiny, rz / pap.clamp(min=tiny), 0.0)
-        x.add_(p * alpha)
-        r.sub_(ap * alpha)
+        x.addcmul_(p, alpha)
+        r.addcmul_(ap, alpha, value=-1.0)
         it += 1
         z = r * pc if pc is not None else r
         res = _rel(_col_norm(z), b_norm)
         rz_new = (r * z).sum(0)
         beta = torch.where(rz.abs() > tiny, rz_new / rz.clamp(min=tiny), 0.0)
-        p = z + p * beta
+        p = p.mul_(beta).add_(z)
         rz = rz_new
     return SolveResult(x, it, res, res <= tol)
 
