@@ -25,14 +25,24 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from numpy.typing import NDArray
 from torch import Tensor
 
 from graphssl._validation import check_int, check_real, param_error
+from pointcloud._shapes import (
+    Arr,
+    Part,
+    Solid,
+    box_faces,
+    cylinder_side,
+    hidden_by,
+    rect,
+    sample_part,
+    to_world,
+    vec,
+)
 
 __all__ = ["CLASS_NAMES", "IndoorScene", "make_indoor_scene", "one_click_per_object"]
 
-Arr = NDArray[np.float64]
 CLASS_NAMES = (
     "floor", "wall", "ceiling", "table", "chair", "cabinet", "box", "bin", "lamp",
 )  # fmt: skip
@@ -50,7 +60,6 @@ _METAL = np.array([0.25, 0.25, 0.27])  # chair legs and lamp poles
 _FURNITURE = ("table", "chair", "cabinet", "box", "bin", "lamp")
 _FREQ = np.array([0.15, 0.35, 0.10, 0.20, 0.10, 0.10])  # after one of each class
 _GAP = 0.1  # minimum clearance between the bounding circles of two objects (m)
-_MARGIN = 0.03  # occluders hide room surfaces up to this distance (m)
 
 
 @dataclass(frozen=True)
@@ -80,85 +89,6 @@ class IndoorScene:
         return int(self.instances.max()) + 1
 
 
-@dataclass(frozen=True)
-class _Part:
-    """One sampled surface: ``kind`` names the sampler, ``params`` its arguments."""
-
-    kind: str
-    params: tuple[Arr, ...]
-    area: float
-    color: Arr | None = None  # None: the colour of the object it belongs to
-
-
-@dataclass(frozen=True)
-class _Solid:
-    """Space an object fills (an oriented box or a cylinder) standing on the floor."""
-
-    x: float
-    y: float
-    yaw: float
-    hx: float  # half size along the local x axis, or the radius of a cylinder
-    hy: float
-    top: float
-    cylinder: bool = False
-
-
-def _v(*values: float) -> Arr:
-    return np.array(values, dtype=np.float64)
-
-
-def _sample(rng: np.random.Generator, part: _Part, n: int) -> Arr:
-    """``n`` points uniformly distributed on ``part``, shape ``[n, 3]``."""
-    p = part.params
-    if part.kind == "rect":  # origin o, edges u and v
-        a, b = rng.random((2, n, 1))
-        rect: Arr = p[0] + a * p[1] + b * p[2]
-        return rect
-    t = rng.uniform(0.0, 2.0 * np.pi, n)
-    c, r = p[0], float(p[1][0])
-    if part.kind == "cyl":  # side: base centre c, radius r, height p[1][1]
-        z = c[2] + rng.random(n) * p[1][1]
-        return np.stack([c[0] + r * np.cos(t), c[1] + r * np.sin(t), z], 1)
-    if part.kind == "disc":  # sqrt keeps the density uniform over the disc
-        s = r * np.sqrt(rng.random(n))
-        return np.stack(
-            [c[0] + s * np.cos(t), c[1] + s * np.sin(t), np.full(n, c[2])], 1
-        )
-    d = rng.normal(size=(n, 3))  # sphere: normalised Gaussians are uniform on it
-    out: Arr = c + r * d / np.linalg.norm(d, axis=1, keepdims=True).clip(1e-12)
-    return out
-
-
-def _rect(o: Arr, u: Arr, v: Arr, color: Arr | None = None) -> _Part:
-    return _Part("rect", (o, u, v), float(np.linalg.norm(np.cross(u, v))), color)
-
-
-def _cyl(
-    x: float, y: float, z: float, r: float, h: float, color: Arr | None = None
-) -> _Part:
-    return _Part("cyl", (_v(x, y, z), _v(r, h)), 2 * math.pi * r * h, color)
-
-
-def _box(s: _Solid, bottom: float, skip: tuple[str, ...] = ()) -> list[_Part]:
-    """Faces of the oriented box ``s`` between heights ``bottom`` and ``s.top``."""
-    ex = _v(math.cos(s.yaw), math.sin(s.yaw), 0.0) * 2 * s.hx
-    ey = _v(-math.sin(s.yaw), math.cos(s.yaw), 0.0) * 2 * s.hy
-    ez = _v(0.0, 0.0, s.top - bottom)
-    o = _v(s.x, s.y, bottom) - ex / 2 - ey / 2
-    faces = {
-        "bottom": (o, ex, ey), "top": (o + ez, ex, ey), "front": (o, ex, ez),
-        "back": (o + ey, ex, ez), "left": (o, ey, ez), "right": (o + ex, ey, ez),
-    }  # fmt: skip
-    return [_rect(*f) for name, f in faces.items() if name not in skip]
-
-
-def _to_world(
-    x: float, y: float, yaw: float, lx: float, ly: float
-) -> tuple[float, float]:
-    c, s = math.cos(yaw), math.sin(yaw)
-    return x + c * lx - s * ly, y + s * lx + c * ly
-
-
 def _draw_dims(rng: np.random.Generator, cls: str) -> Arr:
     """Random sizes of one object (metres); the meaning of each entry depends on cls."""
     u = rng.uniform
@@ -170,7 +100,7 @@ def _draw_dims(rng: np.random.Generator, cls: str) -> Arr:
         "bin": (u(0.15, 0.25), u(0.35, 0.6)),  # radius, height
         "lamp": (u(0.12, 0.18), u(1.3, 1.6), u(0.15, 0.22)),  # base r, pole h, shade r
     }
-    return _v(*dims[cls])
+    return vec(*dims[cls])
 
 
 def _radius(cls: str, d: Arr) -> float:
@@ -186,38 +116,40 @@ def _radius(cls: str, d: Arr) -> float:
 
 def _build(
     cls: str, x: float, y: float, yaw: float, d: Arr
-) -> tuple[list[_Part], list[_Solid]]:
+) -> tuple[list[Part], list[Solid]]:
     """Surfaces of one object and the solids that hide the room behind them."""
     if cls in ("cabinet", "box"):
-        box = _Solid(x, y, yaw, d[0] / 2, d[1] / 2, d[2])
+        box = Solid(x, y, yaw, d[0] / 2, d[1] / 2, d[2])
         # A cabinet's back is against the wall (local +y) and invisible.
         skip = ("bottom", "back") if cls == "cabinet" else ("bottom",)
-        return _box(box, 0.0, skip), [box]
+        return box_faces(box, 0.0, skip), [box]
     if cls == "bin":  # open top: the side and the inside of the bottom
         r, h = float(d[0]), float(d[1])
-        disc = _Part("disc", (_v(x, y, 0.02), _v(r)), math.pi * r * r)
-        return [_cyl(x, y, 0.0, r, h), disc], [_Solid(x, y, 0.0, r, r, h, True)]
+        disc = Part("disc", (vec(x, y, 0.02), vec(r)), math.pi * r * r)
+        return [cylinder_side(x, y, 0.0, r, h), disc], [Solid(x, y, 0.0, r, r, h, True)]
     if cls == "lamp":
         rb, h, rs = (float(v) for v in d)
-        base = _Part("disc", (_v(x, y, 0.03), _v(rb)), math.pi * rb * rb)
-        shade = _Part("sphere", (_v(x, y, h + 0.8 * rs), _v(rs)), 4 * math.pi * rs * rs)
-        pole = _cyl(x, y, 0.03, 0.02, h, _METAL)
-        return [base, pole, shade], [_Solid(x, y, 0.0, rb, rb, 0.03, True)]
+        base = Part("disc", (vec(x, y, 0.03), vec(rb)), math.pi * rb * rb)
+        shade = Part(
+            "sphere", (vec(x, y, h + 0.8 * rs), vec(rs)), 4 * math.pi * rs * rs
+        )
+        pole = cylinder_side(x, y, 0.03, 0.02, h, _METAL)
+        return [base, pole, shade], [Solid(x, y, 0.0, rb, rb, 0.03, True)]
     if cls == "table":
         sx, sy, h = (float(v) for v in d)
-        parts = _box(_Solid(x, y, yaw, sx / 2, sy / 2, h), h - 0.04)
+        parts = box_faces(Solid(x, y, yaw, sx / 2, sy / 2, h), h - 0.04)
         lx, ly, leg_color = sx / 2 - 0.08, sy / 2 - 0.08, None
         leg_r, leg_h = 0.03, h - 0.04
     else:  # chair: seat, backrest on the local +y edge, thin metal legs
         a, h, back = (float(v) for v in d)
-        parts = _box(_Solid(x, y, yaw, a / 2, a / 2, h), h - 0.05)
-        bx, by = _to_world(x, y, yaw, 0.0, a / 2 - 0.02)
-        parts += _box(_Solid(bx, by, yaw, a / 2, 0.02, h + back), h, ("bottom",))
+        parts = box_faces(Solid(x, y, yaw, a / 2, a / 2, h), h - 0.05)
+        bx, by = to_world(x, y, yaw, 0.0, a / 2 - 0.02)
+        parts += box_faces(Solid(bx, by, yaw, a / 2, 0.02, h + back), h, ("bottom",))
         lx, ly, leg_color = a / 2 - 0.03, a / 2 - 0.03, _METAL
         leg_r, leg_h = 0.015, h - 0.05
     for sx_, sy_ in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-        px, py = _to_world(x, y, yaw, sx_ * lx, sy_ * ly)
-        parts.append(_cyl(px, py, 0.0, leg_r, leg_h, leg_color))
+        px, py = to_world(x, y, yaw, sx_ * lx, sy_ * ly)
+        parts.append(cylinder_side(px, py, 0.0, leg_r, leg_h, leg_color))
     return parts, []
 
 
@@ -251,38 +183,23 @@ def _place(
     )
 
 
-def _hidden(p: Arr, solids: list[_Solid]) -> NDArray[np.bool_]:
-    """Points of ``p [n, 3]`` inside a solid grown by ``_MARGIN`` (hidden surfaces)."""
-    out = np.zeros(len(p), dtype=bool)
-    for s in solids:
-        dx, dy = p[:, 0] - s.x, p[:, 1] - s.y
-        c, si = math.cos(s.yaw), math.sin(s.yaw)
-        lx, ly = c * dx + si * dy, -si * dx + c * dy
-        if s.cylinder:
-            inside = np.hypot(lx, ly) <= s.hx + _MARGIN
-        else:
-            inside = (np.abs(lx) <= s.hx + _MARGIN) & (np.abs(ly) <= s.hy + _MARGIN)
-        out |= inside & (p[:, 2] <= s.top + _MARGIN)
-    return out
-
-
-def _room(w: float, dep: float, h: float, ceiling: bool) -> list[tuple[int, _Part]]:
-    o, ex, ey, ez = _v(0, 0, 0), _v(w, 0, 0), _v(0, dep, 0), _v(0, 0, h)
-    parts = [(_C["floor"], _rect(o, ex, ey))]
+def _room(w: float, dep: float, h: float, ceiling: bool) -> list[tuple[int, Part]]:
+    o, ex, ey, ez = vec(0, 0, 0), vec(w, 0, 0), vec(0, dep, 0), vec(0, 0, h)
+    parts = [(_C["floor"], rect(o, ex, ey))]
     parts += [
-        (_C["wall"], _rect(a, b, ez)) for a, b in ((o, ex), (ey, ex), (o, ey), (ex, ey))
+        (_C["wall"], rect(a, b, ez)) for a, b in ((o, ex), (ey, ex), (o, ey), (ex, ey))
     ]
-    return parts + ([(_C["ceiling"], _rect(ez, ex, ey))] if ceiling else [])
+    return parts + ([(_C["ceiling"], rect(ez, ex, ey))] if ceiling else [])
 
 
 def _sample_visible(
-    rng: np.random.Generator, part: _Part, n: int, solids: list[_Solid]
+    rng: np.random.Generator, part: Part, n: int, solids: list[Solid]
 ) -> Arr:
     """``n`` points on ``part`` outside every solid (rejection sampling)."""
     chunks, have = [], 0
     while have < n:
-        p = _sample(rng, part, 2 * (n - have) + 64)
-        p = p[~_hidden(p, solids)]
+        p = sample_part(rng, part, 2 * (n - have) + 64)
+        p = p[~hidden_by(p, solids)]
         chunks.append(p)
         have += len(p)
     return np.concatenate(chunks)[:n] if chunks else np.zeros((0, 3))
@@ -290,7 +207,7 @@ def _sample_visible(
 
 def _furnish(
     rng: np.random.Generator, num_objects: int, room: tuple[float, float]
-) -> tuple[list[tuple[int, _Part]], list[int], list[_Solid]]:
+) -> tuple[list[tuple[int, Part]], list[int], list[Solid]]:
     """Choose, size and place the furniture.
 
     Returns ``(label, part)`` pairs, the index of the object owning each part, and
@@ -301,9 +218,9 @@ def _furnish(
     classes += [str(c) for c in more]
     dims = [_draw_dims(rng, c) for c in classes]
     radii = [_radius(c, d) for c, d in zip(classes, dims, strict=True)]
-    objects: list[tuple[int, _Part]] = []
+    objects: list[tuple[int, Part]] = []
     owners: list[int] = []
-    solids: list[_Solid] = []
+    solids: list[Solid] = []
     placed: list[tuple[float, float, float]] = []
     big_first = np.argsort(radii, kind="stable")[::-1]  # fewer rejections
     for i in big_first:
@@ -378,7 +295,7 @@ def make_indoor_scene(
     areas = np.array([p.area for _, p in all_parts])
     for j, (label, part) in enumerate(room):
         if label != _C["ceiling"]:  # estimate the visible share of floor and walls
-            areas[j] *= 1.0 - _hidden(_sample(rng, part, 4000), solids).mean()
+            areas[j] *= 1.0 - hidden_by(sample_part(rng, part, 4000), solids).mean()
     counts = rng.multinomial(num_points, areas / areas.sum())
     inst_shift = rng.normal(0.0, 0.04, (int(instance.max()) + 1, 3))
 
@@ -387,7 +304,7 @@ def make_indoor_scene(
         if j < len(room):
             pts.append(_sample_visible(rng, part, int(n), solids))
         else:
-            pts.append(_sample(rng, part, int(n)))
+            pts.append(sample_part(rng, part, int(n)))
         base = _BASE[label] if part.color is None else part.color
         shade = rng.uniform(0.85, 1.0)  # one light level per surface
         cols.append(np.broadcast_to((base + inst_shift[instance[j]]) * shade, (n, 3)))
