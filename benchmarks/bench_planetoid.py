@@ -78,6 +78,7 @@ def main() -> None:
         "PyG LabelPropagation (50 layers, α=0.9)": pyg(50, 0.9),
         "PyG (50 layers, α=0.9), unreached nodes counted wrong": pyg(50, 0.9, True),
         "PyG LabelPropagation (50 layers, α=0.99)": pyg(50, 0.99),
+        "PyG (50 layers, α=0.99), unreached nodes counted wrong": pyg(50, 0.99, True),
     }
     print(f"Command: python benchmarks/bench_planetoid.py {' '.join(sys.argv[1:])}\n")
     data = {n: load_planetoid(root, n) for n in ("cora", "citeseer")}
