@@ -34,8 +34,9 @@ def local_scale(edge_index: Tensor, dist: Tensor, num_nodes: int, k: int) -> Ten
     r"""Per-node scale :math:`\sigma_i`: distance from :math:`i` to its ``k``-th neighbour.
 
     Uses the edges pointing into :math:`i`; a node with fewer than ``k`` edges takes
-    its farthest one. Zero scales (many duplicate points) are floored at a small
-    fraction of the median positive distance, so the kernel never divides 0 by 0.
+    its farthest one. A zero scale (the ``k`` nearest are duplicates of :math:`i`)
+    falls back to the node's farthest edge, then to the median positive edge length,
+    so the kernel never divides 0 by 0 nor isolates the duplicates' neighbours.
 
     Returns:
         Tensor: ``[N]``; nodes without edges get the median scale.
@@ -58,8 +59,13 @@ def local_scale(edge_index: Tensor, dist: Tensor, num_nodes: int, k: int) -> Ten
         if pos.numel()
         else torch.ones((), dtype=dist.dtype, device=dist.device)
     )
+    far = torch.zeros_like(sigma).scatter_reduce(
+        0, tgt, dist, "amax", include_self=True
+    )
+    sigma = torch.where(sigma > 0, sigma, far)
+    sigma = torch.where(sigma > 0, sigma, ref)
     sigma[~has] = ref
-    return torch.clamp(sigma, min=float(ref) * 1e-3)
+    return sigma
 
 
 def _check_weights(w: Tensor, edge_index: Tensor, owner: str, hint: str) -> Tensor:
