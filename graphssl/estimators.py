@@ -49,7 +49,8 @@ __all__ = ["LabelPropagation", "LabelSpreading"]
 
 #: Largest training set for the dense ``kernel='rbf'`` path (an N x N matrix).
 RBF_MAX_SAMPLES = 20_000
-_QUERY_BLOCK = 2048
+#: Bytes one block of query-to-training distances may take in ``predict``.
+QUERY_MEMORY_BUDGET = 256 * 2**20
 
 
 class _GraphLabelModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
@@ -223,12 +224,7 @@ class _GraphLabelModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         else:
             X = validate_data(self, X, reset=False, dtype=np.float64)
             q = torch.tensor(X, device=f.device)
-            p = torch.cat(
-                [
-                    self._query_block(q[i : i + _QUERY_BLOCK], f)
-                    for i in range(0, q.shape[0], _QUERY_BLOCK)
-                ]
-            )
+            p = self._query_scores(q, f)
         return p
 
     def _query_weights_given(self, X: Any) -> Tensor:
@@ -247,15 +243,30 @@ class _GraphLabelModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             )
         return torch.from_numpy(w).to(self._device())
 
-    def _query_block(self, q: Tensor, f: Tensor) -> Tensor:
+    def _query_scores(self, q: Tensor, f: Tensor) -> Tensor:
+        """Kernel-weighted label mass ``[n_queries, C]`` from the training samples."""
+        n = self.X_.shape[0]
+        two_s2 = 2 * self.sigma_**2
+        if self.kernel == "knn" and q.device.type == "cpu" and q.shape[1] <= 8:
+            # low dimension: a k-d tree query, O(n_queries log n) and no n x m block
+            from scipy.spatial import cKDTree
+
+            k = min(self.n_neighbors, n)
+            d_np, i_np = cKDTree(self.X_).query(q.numpy(), k, workers=-1)
+            d = torch.from_numpy(d_np.reshape(len(q), k))
+            idx = torch.from_numpy(i_np.reshape(len(q), k))
+            return (torch.exp(-(d * d) / two_s2)[:, :, None] * f[idx]).sum(1)
         x = torch.tensor(self.X_, device=q.device)
-        d = torch.cdist(q, x)
-        if self.kernel == "knn":
-            k = min(self.n_neighbors, x.shape[0])
-            d, idx = torch.topk(d, k, dim=1, largest=False)
-            w = torch.exp(-(d * d) / (2 * self.sigma_**2))
-            return (w[:, :, None] * f[idx]).sum(1)
-        return torch.exp(-(d * d) / (2 * self.sigma_**2)) @ f
+        rows = max(1, QUERY_MEMORY_BUDGET // (3 * 8 * n))  # cdist + exp + topk copies
+        out = []
+        for b in range(0, q.shape[0], rows):
+            d = torch.cdist(q[b : b + rows], x)
+            if self.kernel == "knn":
+                d, idx = torch.topk(d, min(self.n_neighbors, n), dim=1, largest=False)
+                out.append((torch.exp(-(d * d) / two_s2)[:, :, None] * f[idx]).sum(1))
+            else:
+                out.append(torch.exp(-(d * d) / two_s2) @ f)
+        return torch.cat(out)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels ``[n_queries]``; ``-1`` where no label mass arrives."""

@@ -139,3 +139,29 @@ def test_no_labelled_sample_rejected() -> None:
     x, _ = make_moons(50, random_state=0)
     with pytest.raises(ValueError, match="at least one labelled"):
         LabelSpreading().fit(x, np.full(50, -1))
+
+
+@pytest.mark.parametrize("dim", [2, 12])  # k-d tree path, blocked cdist path
+def test_inductive_predict_matches_brute_force(
+    dim: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from graphssl import estimators
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, dim))
+    y = np.where(x[:, 0] > 0, 1, 0)
+    model = LabelSpreading(n_neighbors=7).fit(x, hide(y, 5))
+    q = rng.normal(size=(50, dim))
+    monkeypatch.setattr(
+        estimators, "QUERY_MEMORY_BUDGET", 8 * 300 * 3 * 4
+    )  # 4-row blocks
+    got = model.predict_proba(q)
+    d = torch.cdist(torch.tensor(q), torch.tensor(x))
+    d, idx = d.topk(7, largest=False)
+    w = torch.exp(-(d**2) / (2 * model.sigma_**2))
+    ref = (w[:, :, None] * torch.tensor(model.label_distributions_)[idx]).sum(1)
+    np.testing.assert_allclose(
+        got, (ref / ref.sum(1, keepdim=True)).numpy(), atol=1e-10
+    )
