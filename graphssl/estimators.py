@@ -48,7 +48,7 @@ from graphssl.symmetrize import SYMMETRIZE  # noqa: E402
 __all__ = ["LabelPropagation", "LabelSpreading"]
 
 #: Largest training set for the dense ``kernel='rbf'`` path (an N x N matrix).
-RBF_MAX_SAMPLES = 20_000
+RBF_MAX_SAMPLES = 10_000
 #: Bytes one block of query-to-training distances may take in ``predict``.
 QUERY_MEMORY_BUDGET = 256 * 2**20
 
@@ -125,7 +125,7 @@ class _GraphLabelModel(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             d = torch.cdist(x, x)
             # Median distance to the k-th neighbour: the median over all pairs would
             # make a dense graph nearly uniform (every node sees every class).
-            kth = torch.sort(d, dim=1).values[:, min(self.n_neighbors, n - 1)]
+            kth = torch.kthvalue(d, min(self.n_neighbors, n - 1) + 1, dim=1).values
             self.sigma_ = self._sigma(kth)
             w = torch.exp(-(d * d) / (2 * self.sigma_**2))
             w.fill_diagonal_(0.0)
@@ -284,7 +284,7 @@ class LabelSpreading(_GraphLabelModel):
 
     Args:
         kernel (str or callable): ``'knn'`` (sparse, default), ``'rbf'`` (dense, at
-            most 20 000 samples), ``'precomputed'`` (``X`` is the graph) or a callable
+            most 10 000 samples), ``'precomputed'`` (``X`` is the graph) or a callable
             ``kernel(A, B) -> [n_A, n_B]`` affinity like scikit-learn's.
         n_neighbors (int): ``k`` of the kNN graph. (default: ``10``)
         sigma (float or 'median'): Gaussian bandwidth. (default: ``'median'``)

@@ -35,6 +35,8 @@ __all__ = [
 SOLVERS = ("auto", "direct", "cg", "iterate")
 #: Graphs up to this many nodes are solved densely by ``solver='auto'``.
 DIRECT_MAX_NODES = 2048
+#: ``solver='direct'`` builds a dense N x N matrix: refused above this size.
+DIRECT_LIMIT = 20_000
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,11 @@ def _finish(
 
 
 def _pick(solver: str, n: int, symmetric: bool) -> str:
+    if solver == "direct" and n > DIRECT_LIMIT:
+        raise ValueError(
+            f"The 'solver' parameter can be 'direct' (a dense N x N solve) only up to "
+            f"{DIRECT_LIMIT} nodes. Got 'direct' with {n} nodes; use 'cg' or 'iterate'."
+        )
     if solver != "auto":
         return solver
     if n <= DIRECT_MAX_NODES:

@@ -271,3 +271,13 @@ def test_cg_stops_on_non_finite_residual() -> None:
     b = torch.ones(5, 2)
     res = conjugate_gradient(lambda v: v * float("nan"), b, max_iter=50)
     assert not res.converged and res.n_iter == 1
+
+
+def test_direct_solver_refused_for_huge_graphs() -> None:
+    n = 20_001
+    ei = torch.stack([torch.arange(n - 1), torch.arange(1, n)])
+    g = Graph(torch.cat([ei, ei.flip(0)], 1), torch.ones(2 * (n - 1)), n)
+    y = torch.full((n,), -1)
+    y[0], y[-1] = 0, 1
+    with pytest.raises(ValueError, match="only up to 20000 nodes"):
+        label_spreading(g, y, solver="direct")
