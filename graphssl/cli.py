@@ -1,4 +1,4 @@
-"""The ``graphssl`` command line.
+"""graphssl: graph-based semi-supervised learning from the command line.
 
 Sub-commands of the core live here; the sibling packages (``pointcloud``, ``video``)
 contribute theirs through the ``graphssl.commands`` entry-point group, so the core
@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_info)
 
+    from graphssl.cli_ssl import register as register_ssl
+
+    register_ssl(sub, [common])
     for ep in _plugins():
         try:
             register = ep.load()

@@ -1,0 +1,154 @@
+"""The SSL sub-commands of the command line: self-train, teacher-student, co-train,
+em and rounds, on a parser built here (as ``graphssl.cli`` builds its own)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+pytest.importorskip("sklearn")
+
+from graphssl.cli import common_parser
+from graphssl.cli_ssl import register
+
+COMMANDS = ("self-train", "teacher-student", "co-train", "em", "rounds")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="graphssl")
+    sub = p.add_subparsers(dest="command", required=True)
+    register(sub, [common_parser()])
+    return p
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    args = _parser().parse_args([*argv, "--device", "cpu"])
+    assert args.func(args) == 0
+    return capsys.readouterr().out
+
+
+def _accuracies(out: str) -> list[float]:
+    return [float(v) for v in re.findall(r"accuracy on unlabelled: ([0-9.]+)", out)]
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Torch training on one thread: the test machine is shared."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["self-train", "--dataset", "wine", "--max-iter", "2"],
+        ["self-train", "--dataset", "wine", "--criterion", "graph", "--base", "mlp"],
+        ["teacher-student", "--dataset", "wine", "--steps", "20", "--teacher", "ema"],
+        [
+            "teacher-student",
+            "--dataset",
+            "wine",
+            "--steps",
+            "20",
+            "--distribution-alignment",
+        ],
+        ["co-train", "--dataset", "wine", "--steps", "20"],
+        ["rounds", "--dataset", "wine", "--rounds", "2", "--labels-per-class", "3"],
+    ],
+    ids=lambda a: "-".join(a[:1] + a[3:]),
+)
+@pytest.mark.usefixtures("one_thread")
+def test_command_prints_baseline_and_method_accuracy(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _run(argv, capsys)
+    accs = _accuracies(out)
+    assert len(accs) == 2 and all(0.0 <= a <= 1.0 for a in accs), out
+    assert "on wine: 178 samples" in out
+    if "ema" not in argv:  # 20 steps: the moving average is still near its init
+        assert accs[1] > 0.5, out  # three classes: far above chance
+
+
+def test_self_train_reports_rounds_and_termination(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = _run(["self-train", "--dataset", "wine", "--max-iter", "2"], capsys)
+    assert re.search(r"rounds: 2, stopped: max_iter, pseudo-labelled: 60", out), out
+
+
+def test_em_reports_monotone_likelihood_and_diagnostic(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = _run(["em", "--dataset", "wine", "--diagnose"], capsys)
+    assert len(_accuracies(out)) == 2
+    assert "monotone: True" in out
+    assert re.search(r"unlabelled data (helps|hurts|no change)", out), out
+
+
+def test_em_reports_non_convergence_instead_of_raising(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = _run(["em", "--dataset", "wine", "--max-iter", "1"], capsys)
+    assert "converged: False" in out and "ConvergenceWarning" in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        _parser().parse_args([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--device" in out and "--dataset" in out and "--labels-per-class" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["self-train", "--criterion", "best"], "invalid choice"),
+        (["self-train", "--threshold", "1.5"], "must lie in \\[0, 1\\]"),
+        (["teacher-student", "--steps", "0"], "must be >= 1"),
+        (["co-train", "--lambda-cps", "-1"], "must be >= 0"),
+        (["em", "--lam", "abc"], "not a number"),
+        (["rounds", "--dataset", "iris"], "invalid choice"),
+    ],
+)
+def test_bad_value_is_a_clean_argparse_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        _parser().parse_args(argv)
+    assert exc.value.code == 2
+    assert re.search(message, capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["rounds", "--dataset", "wine", "--labels-per-class", "100"], "at most 48"),
+        (["co-train", "--seed", "-1"], "--seed must be >= 0"),
+    ],
+)
+def test_impossible_setting_exits_with_a_message(argv: list[str], message: str) -> None:
+    args = _parser().parse_args([*argv, "--device", "cpu"])
+    with pytest.raises(SystemExit, match=message):
+        args.func(args)
+
+
+def test_em_diagnostic_needs_two_labels_per_class(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["em", "--dataset", "wine", "--labels-per-class", "1", "--diagnose"]
+    out = _run(argv, capsys)
+    assert "diagnostic skipped" in out and len(_accuracies(out)) == 2
+
+
+def test_thread_count_is_restored(capsys: pytest.CaptureFixture[str]) -> None:
+    before = torch.get_num_threads()
+    _run(["co-train", "--dataset", "wine", "--steps", "5"], capsys)
+    assert torch.get_num_threads() == before
