@@ -77,7 +77,8 @@ class _SSLTrainer:
                 raise param_error(name, o, "classes >= 0 (no -1 here)", int(y.min()))
             ys.append(y.long())
         dev = torch.device(self.device) if self.device is not None else x_l.device
-        assert ys[0] is not None  # y_labeled is required by every fit signature
+        if ys[0] is None:  # y_labeled is required by every fit signature
+            raise TypeError("y_labeled is required.")
         y_true = None if ys[1] is None else ys[1].to(dev)
         return x_l.to(dev), ys[0].to(dev), x_u.to(dev), y_true, dev
 

@@ -243,7 +243,8 @@ def _cmd_teacher_student(args: argparse.Namespace) -> int:
         ts.fit(x_l, y_l, x_u, y_unlabeled_true=data.y_true[~data.lab])
         accs.append(data.accuracy(ts.predict(data.x)))
         fitted = ts
-    assert fitted is not None
+    if fitted is None:  # the loop above always runs twice
+        raise RuntimeError("no model was trained")
     _report(accs[0], "teacher-student", accs[1], _since(t))
     mask = fitted.history_["mask_ratio"]
     last = mask[-max(1, len(mask) // 10) :]
@@ -275,7 +276,8 @@ def _cmd_co_train(args: argparse.Namespace) -> int:
         ct.fit(x_l, y_l, x_u, y_unlabeled_true=data.y_true[~data.lab])
         accs.append(data.accuracy(ct.predict(data.x)))
         fitted = ct
-    assert fitted is not None
+    if fitted is None:  # the loop above always runs twice
+        raise RuntimeError("no model was trained")
     _report(accs[0], "co-training", accs[1], _since(t))
     agree = fitted.history_["agreement"]
     print(
