@@ -19,28 +19,13 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from _machine import machine  # benchmarks/ is on sys.path when run as a script
 
 from graphssl.datasets import hide_labels, load_digits, make_moons
 
 # A method returns its predictions as its users get them, and how many samples
 # received no label mass (scikit-learn and PyG predict class 0 there; graphssl -1).
 Method = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, int]]
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [
-                ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")
-            ]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return (
-        f"{cpu}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, "
-        f"CUDA {'yes' if torch.cuda.is_available() else 'no'}"
-    )
 
 
 def ours(variant: str = "spreading", **kw: object) -> Method:

@@ -22,31 +22,13 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+from _machine import machine  # benchmarks/ is on sys.path when run as a script
 from torch import nn
 
 from graphssl.datasets import hide_labels, load_breast_cancer, load_digits, load_wine
 
 # A method maps (x [N, F], y [N] with -1 hidden, seed) to predictions [N].
 Method = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [
-                ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")
-            ]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    import sklearn
-
-    return (
-        f"{cpu}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, "
-        f"scikit-learn {sklearn.__version__}, "
-        f"CUDA {'yes' if torch.cuda.is_available() else 'no'}"
-    )
 
 
 def load(name: str) -> tuple[np.ndarray, np.ndarray]:

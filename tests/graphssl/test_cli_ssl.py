@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -33,15 +32,6 @@ def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 
 def _accuracies(out: str) -> list[float]:
     return [float(v) for v in re.findall(r"accuracy on unlabelled: ([0-9.]+)", out)]
-
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """Torch training on one thread: the test machine is shared."""
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
 
 
 @pytest.mark.parametrize(

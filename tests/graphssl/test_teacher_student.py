@@ -19,14 +19,7 @@ from graphssl.teacher_student import (
     pseudo_label_targets,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny MLPs: a second intra-op thread only adds contention on a shared CPU.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _net() -> nn.Module:
