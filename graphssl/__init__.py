@@ -34,6 +34,7 @@ from graphssl.teacher_student import (
     fixmatch_loss,
     pseudo_label_targets,
 )
+from graphssl.teacher_student_graph import GraphTeacherStudent
 
 __version__ = "0.1.0"
 
@@ -45,6 +46,7 @@ __all__ = [
     "ExpDot",
     "Gaussian",
     "Graph",
+    "GraphTeacherStudent",
     "GraphWarning",
     "Kernel",
     "LabelPropagation",
@@ -81,6 +83,7 @@ __all__ = [
     "radius",
     "remove_self_loops",
     "select_k_best",
+    "select_lambda",
     "select_margin",
     "select_threshold",
     "symmetrize",
@@ -97,10 +100,11 @@ _LAZY = {
     "TorchClassifier": "graphssl.torch_adapter",
     "SemiSupervisedGMM": "graphssl.em_gaussian",
     "SemiSupervisedMultinomialNB": "graphssl.em_multinomial",
-    "unlabeled_data_diagnostic": "graphssl.em",
+    "unlabeled_data_diagnostic": "graphssl.em_selection",
+    "select_lambda": "graphssl.em_selection",
     "cluster_then_label": "graphssl.cluster_then_label",
     "CoTraining": "graphssl.co_training",
-    "TwoViewCoTraining": "graphssl.co_training",
+    "TwoViewCoTraining": "graphssl.co_training_views",
 }
 
 

@@ -1,6 +1,7 @@
 """Sub-commands of the ``graphssl`` command for the model-based SSL methods.
 
-``self-train``, ``teacher-student``, ``co-train``, ``em`` and ``rounds`` each hide all
+``self-train``, ``teacher-student``, ``co-train`` and ``rounds`` (here) and ``em`` and
+``cluster-then-label`` (:mod:`graphssl.cli_generative`) each hide all
 but ``--labels-per-class`` labels of a small bundled data set (digits, wine, breast
 cancer: nothing is downloaded), train a supervised-only baseline with the same model,
 then the method, and print both accuracies on the unlabelled samples together with
@@ -11,167 +12,29 @@ monotonicity, the unlabelled-data diagnostic). Needs scikit-learn.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
+
+from graphssl._cli_ssl_common import (
+    Data,
+    Option,
+    add_data_args,
+    add_option,
+    limited,
+    mlp_factory,
+    non_negative,
+    positive_int,
+    report,
+    since,
+    unit_interval,
+)
 
 __all__ = ["register"]
-
-DATASETS = ("digits", "wine", "breast_cancer")
-
-
-# ------------------------------------------------------------------ arguments
-def _unit_interval(text: str) -> float:
-    """``argparse`` type: a float in ``[0, 1]``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got {value:g}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    """``argparse`` type: an integer ``>= 1``."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    """``argparse`` type: a float ``>= 0``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0.0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value:g}")
-    return value
-
-
-def _add_data_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--dataset",
-        choices=DATASETS,
-        default="digits",
-        help="bundled data set (default: %(default)s)",
-    )
-    p.add_argument(
-        "--labels-per-class",
-        type=_positive_int,
-        default=5,
-        help="labels kept per class, the rest are hidden (default: %(default)s)",
-    )
-
-
-# ----------------------------------------------------------------------- data
-class _Data:
-    """Features ``x [N, F]`` (float32), true labels ``[N]``, labels with ``-1``."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        from graphssl.datasets import (
-            hide_labels,
-            load_breast_cancer,
-            load_digits,
-            load_wine,
-        )
-
-        if args.dataset == "digits":
-            x, y_true = load_digits()
-            x = x / 16.0  # pixel values 0..16 -> [0, 1], the range augmentations expect
-        else:
-            loader = load_wine if args.dataset == "wine" else load_breast_cancer
-            x, y_true = loader(standardize=True)
-        self.name: str = args.dataset
-        self.x, self.y_true = x, y_true
-        try:
-            self.y = hide_labels(
-                y_true, per_class=args.labels_per_class, seed=args.seed
-            )
-        except ValueError as err:  # more labels asked for than a class holds
-            raise SystemExit(f"error: --labels-per-class: {err}") from None
-        self.lab = self.y >= 0
-        self.num_classes = int(y_true.max()) + 1
-
-    def accuracy(self, pred: Any) -> float:
-        """Accuracy of ``pred [N]`` (tensor or array) on the unlabelled samples."""
-        p = torch.as_tensor(
-            np.asarray(pred.cpu() if isinstance(pred, Tensor) else pred)
-        )
-        hidden = ~self.lab
-        return float((p[hidden] == self.y_true[hidden]).double().mean())
-
-    def describe(self, method: str, device: object) -> None:
-        print(
-            f"{method} on {self.name}: {self.x.shape[0]} samples, "
-            f"{self.x.shape[1]} features, {self.num_classes} classes, "
-            f"{int(self.lab.sum())} labelled, {int((~self.lab).sum())} unlabelled; "
-            f"device {device}"
-        )
-
-
-def _report(baseline: float, method: str, acc: float, seconds: float) -> None:
-    print(f"supervised-only baseline accuracy on unlabelled: {baseline:.4f}")
-    print(
-        f"{method} accuracy on unlabelled: {acc:.4f} "
-        f"({acc - baseline:+.4f}; {seconds:.1f} s)"
-    )
-
-
-@contextlib.contextmanager
-def _one_thread(device: torch.device) -> Iterator[None]:
-    """Run torch and the BLAS libraries on one CPU thread, restoring them after.
-
-    The models here are small, so thread synchronisation costs more than it saves;
-    on 2 busy shared cores 300 FixMatch steps took 100 s with 2 threads and 1.7 s
-    with 1, and a logistic regression on digits 6.5 s against 0.08 s.
-    """
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
-    saved = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(saved)
-
-
-def _limited(
-    func: Callable[[argparse.Namespace], int],
-) -> Callable[[argparse.Namespace], int]:
-    """``func`` run under :func:`_one_thread` on the device of ``--device``."""
-
-    def run(args: argparse.Namespace) -> int:
-        from graphssl.cli import resolve_device
-
-        if args.seed < 0:
-            raise SystemExit(f"error: --seed must be >= 0, got {args.seed}")
-        with _one_thread(resolve_device(args.device)):
-            return func(args)
-
-    return run
-
-
-def _mlp_factory(n_features: int, n_classes: int) -> Callable[[], nn.Module]:
-    def make() -> nn.Module:
-        return nn.Sequential(
-            nn.Linear(n_features, 64), nn.ReLU(), nn.Linear(64, n_classes)
-        )
-
-    return make
 
 
 # ----------------------------------------------------------------- self-train
@@ -183,7 +46,7 @@ def _cmd_self_train(args: argparse.Namespace) -> int:
     from graphssl.torch_adapter import TorchClassifier, mlp
 
     dev = resolve_device(args.device)
-    data = _Data(args)
+    data = Data(args)
     data.describe(f"self-training ({args.base}, criterion {args.criterion})", dev)
     base: Any = (
         LogisticRegression(max_iter=1000)
@@ -202,7 +65,7 @@ def _cmd_self_train(args: argparse.Namespace) -> int:
     baseline = data.accuracy(base.fit(x[lab], y[lab]).predict(x))
     t = time.perf_counter()
     st.fit(x, y, y_true=data.y_true.numpy())
-    _report(baseline, "self-training", data.accuracy(st.predict(x)), _since(t))
+    report(baseline, "self-training", data.accuracy(st.predict(x)), since(t))
     hits = [h["pseudo_accuracy"] for h in st.history_[1:]]
     n_new = [h["n_new"] for h in st.history_[1:]]
     scored = [(a, n) for a, n in zip(hits, n_new, strict=True) if a is not None]
@@ -225,7 +88,7 @@ def _cmd_teacher_student(args: argparse.Namespace) -> int:
     from graphssl.teacher_student import TeacherStudent
 
     dev = resolve_device(args.device)
-    data = _Data(args)
+    data = Data(args)
     data.describe(f"teacher-student (teacher {args.teacher})", dev)
     weak, strong = weak_strong("features")
     x_l, y_l, x_u = data.x[data.lab], data.y[data.lab], data.x[~data.lab]
@@ -233,7 +96,7 @@ def _cmd_teacher_student(args: argparse.Namespace) -> int:
     for lam in (0.0, 1.0):  # λ_u = 0: the same training, labelled loss only
         t = time.perf_counter()
         ts = TeacherStudent(
-            _mlp_factory(data.x.shape[1], data.num_classes),
+            mlp_factory(data.x.shape[1], data.num_classes),
             teacher=args.teacher, threshold=args.threshold, lambda_u=lam,
             ema_decay=args.ema_decay,
             steps=args.steps, batch_size=16, mu=4, weak=weak, strong=strong,
@@ -245,7 +108,7 @@ def _cmd_teacher_student(args: argparse.Namespace) -> int:
         fitted = ts
     if fitted is None:  # the loop above always runs twice
         raise RuntimeError("no model was trained")
-    _report(accs[0], "teacher-student", accs[1], _since(t))
+    report(accs[0], "teacher-student", accs[1], since(t))
     mask = fitted.history_["mask_ratio"]
     last = mask[-max(1, len(mask) // 10) :]
     print(
@@ -257,19 +120,56 @@ def _cmd_teacher_student(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------- co-train
+def _two_views(data: Data) -> tuple[Any, Any, str]:
+    """Two feature views of the bundled data: image halves, or feature halves."""
+    x = data.x.double().numpy()
+    if data.name == "digits":  # 8 x 8 images: left 4 columns vs right 4 columns
+        img = x.reshape(-1, 8, 8)
+        return img[:, :, :4].reshape(-1, 32), img[:, :, 4:].reshape(-1, 32), "halves"
+    half = x.shape[1] // 2
+    return x[:, :half], x[:, half:], "first / second half of the features"
+
+
+def _cmd_co_train_views(args: argparse.Namespace) -> int:
+    from sklearn.linear_model import LogisticRegression
+
+    from graphssl.co_training_views import TwoViewCoTraining
+
+    data = Data(args)
+    xa, xb, how = _two_views(data)
+    data.describe(f"two-view co-training (logistic regression; views: {how})", "cpu")
+    y = data.y.numpy()
+    accs = []
+    for rounds in (0, args.max_iter):  # 0 rounds: the two views' supervised fits
+        t = time.perf_counter()
+        est = LogisticRegression(max_iter=1000)
+        ct = TwoViewCoTraining(est, est, k_per_round=args.k_per_round, max_iter=rounds)
+        ct.fit(xa, xb, y)
+        accs.append(data.accuracy(ct.predict(xa, xb)))
+    report(accs[0], "two-view co-training", accs[1], since(t))
+    grown = int((ct.labeled_iter_ > 0).sum())
+    print(
+        f"rounds: {ct.n_iter_}, stopped: {ct.termination_condition_}, samples "
+        f"labelled by the other view: {grown}"
+    )
+    return 0
+
+
 def _cmd_co_train(args: argparse.Namespace) -> int:
     from graphssl.cli import resolve_device
     from graphssl.co_training import CoTraining
 
+    if args.views == "two":
+        return _cmd_co_train_views(args)
     dev = resolve_device(args.device)
-    data = _Data(args)
+    data = Data(args)
     data.describe("co-training (cross pseudo supervision, two MLPs)", dev)
     x_l, y_l, x_u = data.x[data.lab], data.y[data.lab], data.x[~data.lab]
     accs, fitted, t = [], None, 0.0
     for lam in (0.0, args.lambda_cps):  # λ = 0: two supervised MLPs, averaged
         t = time.perf_counter()
         ct = CoTraining(
-            _mlp_factory(data.x.shape[1], data.num_classes),
+            mlp_factory(data.x.shape[1], data.num_classes),
             lambda_cps=lam, threshold=args.threshold, steps=args.steps,
             batch_size=16, mu=2, lr=0.05, seed=args.seed, device=dev, log_every=10,
         )  # fmt: skip
@@ -278,57 +178,12 @@ def _cmd_co_train(args: argparse.Namespace) -> int:
         fitted = ct
     if fitted is None:  # the loop above always runs twice
         raise RuntimeError("no model was trained")
-    _report(accs[0], "co-training", accs[1], _since(t))
+    report(accs[0], "co-training", accs[1], since(t))
     agree = fitted.history_["agreement"]
     print(
         f"steps: {args.steps}, agreement of the two models on the unlabelled "
         f"batch: first {agree[0]:.2f}, last {agree[-1]:.2f}"
     )
-    return 0
-
-
-# ------------------------------------------------------------------------- em
-def _cmd_em(args: argparse.Namespace) -> int:
-    from graphssl.em import unlabeled_data_diagnostic
-    from graphssl.em_gaussian import SemiSupervisedGMM
-    from graphssl.exceptions import ConvergenceWarning
-
-    data = _Data(args)
-    data.describe(f"semi-supervised EM ({args.model}, λ = {args.lam:g})", "cpu (numpy)")
-    cov = "diag" if args.model == "gmm-diag" else "full"
-    x, y = data.x.double().numpy(), data.y.numpy()
-    kw: dict[str, Any] = {"covariance_type": cov, "reg_covar": args.reg_covar}
-    kw.update(max_iter=args.max_iter, random_state=args.seed)
-    with warnings.catch_warnings(record=True) as caught:  # printed below instead
-        warnings.simplefilter("always", ConvergenceWarning)
-        sup = SemiSupervisedGMM(lam=0.0, **kw).fit(x, y)
-        t = time.perf_counter()
-        gmm = SemiSupervisedGMM(lam=args.lam, **kw).fit(x, y)
-    baseline = data.accuracy(sup.transduction_)
-    _report(baseline, "semi-supervised EM", data.accuracy(gmm.transduction_), _since(t))
-    ll = np.asarray(gmm.log_likelihood_)
-    monotone = bool(np.all(np.diff(ll) >= -1e-9 * np.abs(ll[1:])))
-    print(
-        f"EM iterations: {gmm.n_iter_}, converged: {gmm.converged_}, "
-        f"log-likelihood {ll[0]:.1f} -> {ll[-1]:.1f}, monotone: {monotone}"
-    )
-    for w in caught:
-        print(f"{type(w.message).__name__}: {w.message}")
-    if args.diagnose:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the verdict is printed instead
-            try:
-                d = unlabeled_data_diagnostic(
-                    SemiSupervisedGMM(lam=args.lam, **kw), x, y
-                )
-            except ValueError as err:  # e.g. one label per class: no folds
-                print(f"diagnostic skipped: {err}")
-                return 0
-        print(
-            f"diagnostic ({d['n_splits']}-fold on the labelled samples): λ = 0 "
-            f"{d['accuracy_supervised']:.4f}, λ = {args.lam:g} "
-            f"{d['accuracy_semi_supervised']:.4f} -> unlabelled data {d['verdict']}"
-        )
     return 0
 
 
@@ -341,7 +196,7 @@ def _cmd_rounds(args: argparse.Namespace) -> int:
     from graphssl.rounds import RefineRetrain, graph_consistency
 
     dev = resolve_device(args.device)
-    data = _Data(args)
+    data = Data(args)
     data.describe("refine-retrain rounds (logistic regression, kNN votes)", dev)
     xn = data.x.double().numpy()
 
@@ -358,7 +213,7 @@ def _cmd_rounds(args: argparse.Namespace) -> int:
     res = RefineRetrain(rounds=args.rounds, threshold=args.threshold).run(
         data.y.to(dev), train=train, predict=predict, refine=refine, y_true=data.y_true
     )
-    _report(baseline, "refine-retrain", data.accuracy(res.model.predict(xn)), _since(t))
+    report(baseline, "refine-retrain", data.accuracy(res.model.predict(xn)), since(t))
     for h in res.history:
         prec = "n/a" if h.precision is None else f"{h.precision:.3f}"
         print(
@@ -370,14 +225,8 @@ def _cmd_rounds(args: argparse.Namespace) -> int:
     return 0
 
 
-def _since(t: float) -> float:
-    return time.perf_counter() - t
-
-
 # ------------------------------------------------------------------- register
-# (flag, type or list of choices, default, help); "%(default)s" keeps one default.
-Option = tuple[str, Any, Any, str]
-_unit, _pos, _nonneg = _unit_interval, _positive_int, _non_negative
+_unit, _pos, _nonneg = unit_interval, positive_int, non_negative
 
 _COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
     "self-train": (
@@ -396,15 +245,11 @@ _COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
     ),
     "co-train": (
         _cmd_co_train,
-        "cross pseudo supervision of two MLPs",
+        "co-training: two MLPs (cross pseudo supervision) or two feature views",
         "Two differently initialised MLPs train on each other's predictions for "
-        "the unlabelled samples; the baseline is the same pair with --lambda-cps 0.",
-    ),
-    "em": (
-        _cmd_em,
-        "semi-supervised EM for a Gaussian mixture classifier",
-        "One Gaussian per class fitted by EM to labelled and λ-weighted unlabelled "
-        "samples (Nigam et al. 2000); the baseline is λ = 0.",
+        "the unlabelled samples (baseline: the same pair with --lambda-cps 0); or, "
+        "with --views two, two classifiers on two feature views label samples for "
+        "each other (baseline: the two views' supervised fits).",
     ),
     "rounds": (
         _cmd_rounds,
@@ -436,18 +281,16 @@ _OPTIONS: dict[str, list[Option]] = {
          "the labelled class frequencies"),
     ],
     "co-train": [
-        ("--lambda-cps", _nonneg, 1.5, "weight of the cross pseudo supervision loss"),
-        ("--threshold", _unit, 0.0, "confidence of the cross targets"),
-        ("--steps", _pos, 300, "optimiser steps"),
-    ],
-    "em": [
-        ("--model", ["gmm", "gmm-diag"], "gmm", "full or diagonal covariances; "
-         "on digits full lifts 0.864 to 0.908, diag falls from 0.801 to 0.787"),
-        ("--lam", _unit, 1.0, "weight λ of the unlabelled samples"),
-        ("--reg-covar", _nonneg, 1e-2, "ridge on the covariance diagonals"),
-        ("--max-iter", _pos, 100, "most EM iterations"),
-        ("--diagnose", bool, False, "cross-validate λ against λ = 0 on the "
-         "labelled samples"),
+        ("--views", ["one", "two"], "one", "one: cross pseudo supervision of two "
+         "MLPs on all features; two: Blum-Mitchell co-training of two logistic "
+         "regressions on two feature views"),
+        ("--lambda-cps", _nonneg, 1.5, "one: weight of the cross pseudo "
+         "supervision loss"),
+        ("--threshold", _unit, 0.0, "one: confidence of the cross targets"),
+        ("--steps", _pos, 300, "one: optimiser steps"),
+        ("--k-per-round", _pos, 5, "two: samples per class each view labels per "
+         "round"),
+        ("--max-iter", _pos, 10, "two: co-training rounds"),
     ],
     "rounds": [
         ("--rounds", _pos, 3, "refine rounds before the final retrain"),
@@ -457,35 +300,26 @@ _OPTIONS: dict[str, list[Option]] = {
 }  # fmt: skip
 
 
-def _add_option(p: argparse.ArgumentParser, option: Option) -> None:
-    flag, kind, default, text = option
-    if kind is bool:
-        p.add_argument(flag, action="store_true", help=text)
-    elif isinstance(kind, list):
-        p.add_argument(
-            flag, choices=kind, default=default, help=f"{text} (default: %(default)s)"
-        )
-    else:
-        p.add_argument(
-            flag, type=kind, default=default, help=f"{text} (default: %(default)s)"
-        )
-
-
 def register(
     subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
     parents: list[argparse.ArgumentParser],
 ) -> None:
-    """Add ``self-train``, ``teacher-student``, ``co-train``, ``em`` and ``rounds``.
+    """Add ``self-train``, ``teacher-student``, ``co-train``, ``rounds``, and the
+    generative ``em`` and ``cluster-then-label`` of :mod:`graphssl.cli_generative`.
 
     Args:
         subparsers: the object returned by ``ArgumentParser.add_subparsers``.
         parents: parsers whose options the commands share (``--device``, ``--seed``).
     """
-    for name, (func, summary, description) in _COMMANDS.items():
+    from graphssl import cli_generative
+
+    commands = {**_COMMANDS, **cli_generative.COMMANDS}
+    options = {**_OPTIONS, **cli_generative.OPTIONS}
+    for name, (func, summary, description) in commands.items():
         p: argparse.ArgumentParser = subparsers.add_parser(
             name, parents=parents, help=summary, description=description
         )
-        _add_data_args(p)
-        for option in _OPTIONS[name]:
-            _add_option(p, option)
-        p.set_defaults(func=_limited(func))
+        add_data_args(p)
+        for option in options[name]:
+            add_option(p, option)
+        p.set_defaults(func=limited(func))

@@ -19,7 +19,9 @@ responsibilities), which increases the complete-data log-likelihood instead.
 
 The models live in :mod:`graphssl.em_gaussian` (:class:`SemiSupervisedGMM`) and
 :mod:`graphssl.em_multinomial` (:class:`SemiSupervisedMultinomialNB`). This module
-holds the loop, :func:`unlabeled_data_diagnostic` and :func:`cluster_then_label`.
+holds the shared loop; :mod:`graphssl.em_selection` asks whether unlabelled data helps
+(:func:`unlabeled_data_diagnostic`) and picks λ by cross-validation
+(:func:`select_lambda`); :mod:`graphssl.cluster_then_label` is the hard cousin.
 """
 
 from __future__ import annotations
@@ -34,19 +36,15 @@ from graphssl._optional import require
 
 require("sklearn", "graphssl.em")
 
-from sklearn.base import BaseEstimator, ClassifierMixin, clone  # noqa: E402
+from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
-from sklearn.model_selection import StratifiedKFold  # noqa: E402
 from sklearn.utils.multiclass import check_classification_targets  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
 from graphssl._validation import check_int, check_real, param_error  # noqa: E402
 from graphssl.exceptions import ConvergenceWarning  # noqa: E402
 
-__all__ = [
-    "SemiSupervisedEMBase",
-    "unlabeled_data_diagnostic",
-]
+__all__ = ["SemiSupervisedEMBase", "encode_labels"]
 
 Array = np.ndarray[Any, Any]
 
@@ -252,78 +250,3 @@ class SemiSupervisedEMBase(ClassifierMixin, BaseEstimator):  # type: ignore[misc
 
 
 # ------------------------------------------------------------------ diagnostics
-def unlabeled_data_diagnostic(
-    estimator: SemiSupervisedEMBase,
-    X: Any,
-    y: Any,
-    *,
-    lam: float | None = None,
-    cv: int = 5,
-    random_state: int | None = 0,
-) -> dict[str, Any]:
-    """Does unlabelled data help? Cross-validate λ = 0 against λ on the labelled data.
-
-    Stratified folds split the labelled samples only; every fold trains on the
-    remaining labelled samples plus all unlabelled samples (held-out samples are left
-    out of training altogether) and scores accuracy on the held-out labelled ones.
-    The paper's own caveat: when the generative model is wrong, unlabelled data can
-    pull the components away from the classes.
-
-    Args:
-        estimator: an unfitted or fitted EM model; it is cloned, never modified.
-        X: ``[N, F]`` features.
-        y: ``[N]`` labels, ``-1`` for unlabelled.
-        lam: the λ to test. (default: ``estimator.lam``)
-        cv: number of folds, capped by the rarest class's labelled count.
-        random_state: seed of the fold shuffle.
-
-    Returns:
-        ``{"lam", "accuracy_supervised", "accuracy_semi_supervised",
-        "fold_accuracies_supervised", "fold_accuracies_semi_supervised", "n_splits",
-        "verdict"}`` with ``verdict`` one of ``'helps'``, ``'hurts'``, ``'no change'``.
-
-    Warns:
-        UserWarning: when the chosen λ gives lower mean held-out accuracy than λ = 0.
-    """
-    owner = "unlabeled_data_diagnostic"
-    lam_ = check_real(estimator.lam if lam is None else lam, "lam", owner, 0.0, 1.0)
-    check_int(cv, "cv", owner, low=2)
-    y_arr = np.asarray(y)
-    _, codes = encode_labels(y_arr, owner)
-    labelled = np.flatnonzero(codes >= 0)
-    rarest = int(np.bincount(codes[labelled]).min())
-    if rarest < 2:
-        raise param_error(
-            "y", owner, "at least 2 labelled samples in every class", rarest
-        )
-    n_splits = min(cv, rarest)
-    folds = StratifiedKFold(n_splits, shuffle=True, random_state=random_state)
-    acc: dict[float, list[float]] = {0.0: [], lam_: []}
-    X_arr = X.tocsr() if hasattr(X, "tocsr") else np.asarray(X)
-    for _, test in folds.split(labelled, codes[labelled]):
-        held = labelled[test]
-        keep = np.ones(len(y_arr), dtype=bool)
-        keep[held] = False
-        for value in acc:
-            model = clone(estimator).set_params(lam=value)
-            model.fit(X_arr[keep], y_arr[keep])
-            acc[value].append(float(model.score(X_arr[held], y_arr[held])))
-    sup, semi = float(np.mean(acc[0.0])), float(np.mean(acc[lam_]))
-    verdict = "helps" if semi > sup else "hurts" if semi < sup else "no change"
-    if verdict == "hurts":
-        warnings.warn(
-            f"unlabelled data made held-out accuracy worse: {semi:.4f} with "
-            f"lam={lam_} against {sup:.4f} with lam=0 over {n_splits} folds; the "
-            "generative model may be mis-specified, try a smaller lam.",
-            UserWarning,
-            stacklevel=2,
-        )
-    return {
-        "lam": lam_,
-        "accuracy_supervised": sup,
-        "accuracy_semi_supervised": semi,
-        "fold_accuracies_supervised": acc[0.0],
-        "fold_accuracies_semi_supervised": acc[lam_],
-        "n_splits": n_splits,
-        "verdict": verdict,
-    }

@@ -1,5 +1,6 @@
 """The SSL sub-commands of the command line: self-train, teacher-student, co-train,
-em and rounds, on a parser built here (as ``graphssl.cli`` builds its own)."""
+rounds, em and cluster-then-label, on a parser built here (as ``graphssl.cli`` builds
+its own)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ pytest.importorskip("sklearn")
 from graphssl.cli import common_parser
 from graphssl.cli_ssl import register
 
-COMMANDS = ("self-train", "teacher-student", "co-train", "em", "rounds")
+COMMANDS = (
+    "self-train", "teacher-student", "co-train", "em", "rounds", "cluster-then-label"
+)  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +52,12 @@ def _accuracies(out: str) -> list[float]:
             "--distribution-alignment",
         ],
         ["co-train", "--dataset", "wine", "--steps", "20"],
+        ["co-train", "--dataset", "wine", "--views", "two", "--max-iter", "3"],
+        ["em", "--dataset", "wine", "--model", "multinomial"],
+        ["em", "--dataset", "wine", "--model", "gmm-diag", "--hard"],
+        ["em", "--dataset", "wine", "--components-per-class", "2", "--lam", "0.5"],
+        ["cluster-then-label", "--dataset", "wine"],
+        ["cluster-then-label", "--dataset", "wine", "--method", "gmm"],
         ["rounds", "--dataset", "wine", "--rounds", "2", "--labels-per-class", "3"],
     ],
     ids=lambda a: "-".join(a[:1] + a[3:]),
@@ -105,6 +114,10 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
         (["teacher-student", "--steps", "0"], "must be >= 1"),
         (["co-train", "--lambda-cps", "-1"], "must be >= 0"),
         (["em", "--lam", "abc"], "not a number"),
+        (["em", "--lam", "2"], "must lie in \\[0, 1\\]"),
+        (["em", "--model", "poisson"], "invalid choice"),
+        (["cluster-then-label", "--clusters", "-1"], "must be >= 1"),
+        (["co-train", "--views", "three"], "invalid choice"),
         (["rounds", "--dataset", "iris"], "invalid choice"),
     ],
 )
@@ -142,3 +155,45 @@ def test_thread_count_is_restored(capsys: pytest.CaptureFixture[str]) -> None:
     before = torch.get_num_threads()
     _run(["co-train", "--dataset", "wine", "--steps", "5"], capsys)
     assert torch.get_num_threads() == before
+
+
+def test_two_view_co_training_reports_rounds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["co-train", "--dataset", "digits", "--views", "two", "--max-iter", "2"]
+    out = _run([*argv, "--labels-per-class", "2"], capsys)
+    assert "views: halves" in out
+    # 2 rounds, 5 per predicted class per view and round: at most 2 * 2 * 10 * 5
+    m = re.search(r"rounds: 2, stopped: max_iter, samples labelled by the other "
+                  r"view: (\d+)", out)  # fmt: skip
+    assert m is not None and 0 < int(m.group(1)) <= 200, out
+
+
+def test_em_lambda_auto_reports_the_cross_validated_pick(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = _run(["em", "--dataset", "wine", "--lam", "auto"], capsys)
+    m = re.search(r"λ picked by cross-validation on the labelled samples: ([0-9.]+) "
+                  r"\(0: ([0-9.]+), .*1: ([0-9.]+)\)", out)  # fmt: skip
+    assert m is not None, out
+    assert float(m.group(1)) in (0.0, 0.01, 0.1, 0.3, 1.0)
+    assert len(_accuracies(out)) == 2
+
+
+def test_em_lambda_auto_needs_two_labels_per_class(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["em", "--dataset", "wine", "--lam", "auto", "--labels-per-class", "1"]
+    args = _parser().parse_args([*argv, "--device", "cpu"])
+    assert args.func(args) == 2
+    assert "λ = auto needs 2 labels per class" in capsys.readouterr().out
+
+
+def test_cluster_then_label_counts_unlabelled_clusters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["cluster-then-label", "--dataset", "wine", "--clusters", "12"]
+    out = _run([*argv, "--labels-per-class", "1"], capsys)
+    # 3 labels for 12 clusters: at least 9 clusters have no labelled member
+    m = re.search(r"clusters without a labelled member: (\d+) of 12", out)
+    assert m is not None and int(m.group(1)) >= 9, out

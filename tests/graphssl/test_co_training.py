@@ -9,11 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from graphssl.co_training import (
-    CoTraining,
-    TwoViewCoTraining,
-    cross_pseudo_supervision_loss,
-)
+from graphssl.co_training import CoTraining, cross_pseudo_supervision_loss
+from graphssl.co_training_views import TwoViewCoTraining
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

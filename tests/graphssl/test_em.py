@@ -16,9 +16,9 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from graphssl.cluster_then_label import cluster_then_label
-from graphssl.em import unlabeled_data_diagnostic
 from graphssl.em_gaussian import SemiSupervisedGMM
 from graphssl.em_multinomial import SemiSupervisedMultinomialNB
+from graphssl.em_selection import select_lambda, unlabeled_data_diagnostic
 from graphssl.exceptions import ConvergenceWarning
 
 Array = np.ndarray
@@ -135,6 +135,45 @@ def test_diagnostic_no_warning_when_model_is_right(docs: tuple[Array, ...]) -> N
         out = unlabeled_data_diagnostic(SemiSupervisedMultinomialNB(), x, y, cv=3)
     assert out["verdict"] == "helps" and out["lam"] == 1.0 and out["n_splits"] == 3
     assert len(out["fold_accuracies_supervised"]) == 3
+
+
+def test_select_lambda_avoids_unlabelled_data_when_it_hurts() -> None:
+    x, y_true = make_misspecified(1000)
+    y = hide(y_true, 20)
+    lam, scores = select_lambda(SemiSupervisedMultinomialNB(), x, y, grid=(0.1, 1.0))
+    assert sorted(scores) == [0.0, 0.1, 1.0]  # λ = 0 always competes
+    assert scores[1.0] < scores[0.0]  # the diagnostic's finding, same folds
+    assert lam != 1.0 and scores[lam] == max(scores.values())
+    with pytest.warns(UserWarning):
+        d = unlabeled_data_diagnostic(SemiSupervisedMultinomialNB(), x, y)
+    assert d["accuracy_supervised"] == scores[0.0]
+    assert d["accuracy_semi_supervised"] == scores[1.0]
+
+
+def test_select_lambda_uses_unlabelled_data_when_it_helps(
+    docs: tuple[Array, ...],
+) -> None:
+    x, _, y = docs
+    lam, scores = select_lambda(SemiSupervisedMultinomialNB(), x, y, cv=3)
+    assert lam > 0.0 and scores[lam] > scores[0.0]
+    assert all(scores[lam] >= s for s in scores.values())
+
+
+def test_select_lambda_breaks_ties_towards_the_smaller_lambda() -> None:
+    # Two far-apart blobs: every λ classifies the held-out samples perfectly.
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.normal(0, 0.3, (40, 2)), rng.normal(10, 0.3, (40, 2))]
+    y = hide(np.r_[[0] * 40, [1] * 40], 4)
+    lam, scores = select_lambda(SemiSupervisedGMM(), x, y, cv=2)
+    assert set(scores.values()) == {1.0} and lam == 0.0
+
+
+def test_select_lambda_bad_input() -> None:
+    x, y_true = make_docs(60)
+    with pytest.raises(ValueError, match="'lam' parameter of select_lambda"):
+        select_lambda(SemiSupervisedMultinomialNB(), x, hide(y_true, 3), grid=(2.0,))
+    with pytest.raises(ValueError, match="'y' parameter of select_lambda"):
+        select_lambda(SemiSupervisedMultinomialNB(), x, hide(y_true, 1))
 
 
 # ---------------------------------------------------------------------- GMM
