@@ -87,6 +87,10 @@ def _cmd_teacher_student(args: argparse.Namespace) -> int:
     from graphssl.cli import resolve_device
     from graphssl.teacher_student import TeacherStudent
 
+    if args.graph is not None:
+        from graphssl.cli_graph import run_teacher_student_graph
+
+        return run_teacher_student_graph(args)
     dev = resolve_device(args.device)
     data = Data(args)
     data.describe(f"teacher-student (teacher {args.teacher})", dev)
@@ -279,6 +283,9 @@ _OPTIONS: dict[str, list[Option]] = {
         ("--steps", _pos, 300, "optimiser steps"),
         ("--distribution-alignment", bool, False, "align teacher predictions with "
          "the labelled class frequencies"),
+        ("--graph", ["cora", "citeseer"], None, "train a GCN on this Planetoid "
+         "graph's standard split instead of an MLP on --dataset"),
+        ("--root", str, None, "--graph: Planetoid directory; None: searched for"),
     ],
     "co-train": [
         ("--views", ["one", "two"], "one", "one: cross pseudo supervision of two "

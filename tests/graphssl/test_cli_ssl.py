@@ -197,3 +197,18 @@ def test_cluster_then_label_counts_unlabelled_clusters(
     # 3 labels for 12 clusters: at least 9 clusters have no labelled member
     m = re.search(r"clusters without a labelled member: (\d+) of 12", out)
     assert m is not None and int(m.group(1)) >= 9, out
+
+
+def test_teacher_student_on_a_planetoid_graph(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from graphssl.datasets import find_planetoid_root
+
+    if find_planetoid_root() is None:
+        pytest.skip("Planetoid data not present")
+    argv = ["teacher-student", "--graph", "cora", "--steps", "3", "--threshold", "0.2"]
+    out = _run(argv, capsys)
+    assert "graph teacher-student (GCN, teacher self) on Cora: 2708 nodes" in out
+    accs = _accuracies(out)
+    assert len(accs) == 2 and all(0.0 <= a <= 1.0 for a in accs), out
+    assert re.search(r"steps: 3, mask ratio of unlabelled nodes: first", out), out
