@@ -13,15 +13,19 @@ strong view of the same sample:
 where :math:`q_b = p_{\theta'}(\alpha(u_b))` is the teacher's prediction on the weak
 view :math:`\alpha`, :math:`\hat q_b` its arg-max (or :math:`q_b` itself for soft
 targets), :math:`\mathcal{A}` the strong view, :math:`\tau` the threshold and
-:math:`\mu` the ratio of unlabelled to labelled batch size.
+:math:`\mu` the ratio of unlabelled to labelled batch size. With
+``consistency='mse'`` the unlabelled term is Mean Teacher's instead: the squared
+difference of the student's and teacher's softmax,
+:func:`~graphssl.consistency.softmax_mse_loss`, weighted by a sigmoid ramp-up.
+
+The building blocks live in :mod:`graphssl.ema`, :mod:`graphssl.pseudo_targets` and
+:mod:`graphssl.consistency`; they are re-exported here.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -31,8 +35,18 @@ from graphssl._ssl_trainer import ModelLike, _SSLTrainer
 from graphssl._validation import (
     check_float_tensor,
     check_in,
+    check_int,
     check_real,
     param_error,
+)
+from graphssl.consistency import sigmoid_rampup, softmax_mse_loss
+from graphssl.ema import EMATeacher
+from graphssl.pseudo_targets import (
+    distribution_alignment,
+    fixmatch_loss,
+    pseudo_label_targets,
+    select_confident,
+    sharpen,
 )
 
 __all__ = [
@@ -42,162 +56,6 @@ __all__ = [
     "fixmatch_loss",
     "pseudo_label_targets",
 ]
-
-
-class EMATeacher(nn.Module):
-    r"""A frozen copy of ``model`` whose weights follow an exponential moving average.
-
-    .. math::
-        \theta' \leftarrow d\,\theta' + (1 - d)\,\theta
-
-    for every parameter and floating-point buffer (integer buffers such as batch-norm
-    counters are copied), where :math:`\theta` are the student's current values and
-    :math:`d` the ``decay``. The copy never receives gradients.
-
-    Args:
-        model (nn.Module): the student; deep-copied, never modified.
-        decay (float): :math:`d` in ``[0, 1]``; ``0`` copies the student at each
-            update. (default: ``0.999``)
-    """
-
-    num_updates: Tensor
-
-    def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
-        super().__init__()
-        self.decay = check_real(decay, "decay", "EMATeacher", low=0.0, high=1.0)
-        self.module = copy.deepcopy(model)
-        self.module.requires_grad_(False)
-        # A buffer so the count travels with state_dict and .to(device).
-        self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the averaged model."""
-        return self.module(*args, **kwargs)
-
-    @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        """Move the averaged weights towards ``model``'s (same architecture)."""
-        d = self.decay
-        for p_t, p_s in zip(self.module.parameters(), model.parameters(), strict=True):
-            p_t.mul_(d).add_(p_s.detach(), alpha=1.0 - d)
-        for b_t, b_s in zip(self.module.buffers(), model.buffers(), strict=True):
-            if b_t.is_floating_point():
-                b_t.mul_(d).add_(b_s, alpha=1.0 - d)
-            else:
-                b_t.copy_(b_s)
-        self.num_updates += 1
-
-    def extra_repr(self) -> str:
-        return f"decay={self.decay}"
-
-
-def _check_probs(p: Any, name: str, owner: str) -> Tensor:
-    t = check_float_tensor(p, name, owner)
-    if bool((t < 0).any()):
-        raise param_error(name, owner, "non-negative", "a tensor with negatives")
-    return t
-
-
-def distribution_alignment(
-    probs: Tensor, running_mean: Tensor, target_prior: Tensor, eps: float = 1e-6
-) -> Tensor:
-    r"""Align predictions with a class prior (ReMixMatch, Berthelot et al. 2020).
-
-    .. math::
-        \tilde q_{bc} = \frac{q_{bc}\,\pi_c / \bar q_c}
-        {\sum_{k} q_{bk}\,\pi_k / \bar q_k}
-
-    where :math:`q` are the predictions ``probs [B, C]``, :math:`\bar q` the running
-    mean of past predictions ``[C]`` and :math:`\pi` the target prior ``[C]``.
-
-    Returns:
-        Tensor: ``[B, C]``, rows summing to 1.
-    """
-    owner = "distribution_alignment"
-    q = _check_probs(probs, "probs", owner)
-    if q.dim() != 2:
-        raise param_error("probs", owner, "a [B, C] tensor", list(q.shape))
-    c = q.shape[1]
-    for name, v in (("running_mean", running_mean), ("target_prior", target_prior)):
-        t = _check_probs(v, name, owner)
-        if t.shape != (c,):
-            raise param_error(name, owner, f"a [{c}] tensor", list(t.shape))
-    ratio = target_prior.to(q) / running_mean.to(q).clamp_min(eps)
-    out = q * ratio
-    return out / out.sum(dim=1, keepdim=True).clamp_min(eps)
-
-
-def _select(probs: Tensor, threshold: float, soft: bool) -> tuple[Tensor, Tensor]:
-    conf, hard = probs.max(dim=1)
-    mask = (conf >= threshold).to(probs.dtype)
-    return (probs if soft else hard), mask
-
-
-def _sharpen(probs: Tensor, temperature: float) -> Tensor:
-    if temperature == 1.0:
-        return probs
-    p = probs.clamp_min(1e-12) ** (1.0 / temperature)
-    return p / p.sum(dim=1, keepdim=True)
-
-
-def pseudo_label_targets(
-    teacher_logits: Tensor,
-    threshold: float,
-    *,
-    soft: bool = False,
-    temperature: float = 1.0,
-) -> tuple[Tensor, Tensor]:
-    r"""Confidence-thresholded pseudo-labels from teacher logits ``[B, C]``.
-
-    :math:`q = \mathrm{softmax}(z / T)`; the mask is
-    :math:`\mathbb{1}[\max_c q_c \ge \tau]`.
-
-    Args:
-        teacher_logits (Tensor): ``[B, C]``; detached here.
-        threshold (float): :math:`\tau` in ``[0, 1]``.
-        soft (bool): return the distributions :math:`q` ``[B, C]`` instead of the
-            arg-max classes ``[B]``. (default: ``False``)
-        temperature (float): :math:`T > 0`; below 1 sharpens. (default: ``1.0``)
-
-    Returns:
-        tuple: targets (``[B]`` int64, or ``[B, C]`` rows summing to 1 when ``soft``)
-        and the mask ``[B]`` (0./1. in the logits' dtype).
-    """
-    owner = "pseudo_label_targets"
-    z = check_float_tensor(teacher_logits, "teacher_logits", owner, ndim=2)
-    tau = check_real(threshold, "threshold", owner, low=0.0, high=1.0)
-    t = check_real(temperature, "temperature", owner, low=0.0, closed="neither")
-    return _select(torch.softmax(z.detach() / t, dim=1), tau, soft)
-
-
-def fixmatch_loss(
-    student_logits_strong: Tensor, targets: Tensor, mask: Tensor
-) -> Tensor:
-    r"""Masked cross-entropy averaged over the whole unlabelled batch (FixMatch).
-
-    .. math::
-        \mathcal{L}_u = \frac{1}{\mu B}\sum_{b} m_b\,\mathrm{CE}(t_b, z_b)
-
-    where :math:`z` are the student's logits on the strong view ``[μB, C]``,
-    :math:`t` the targets (classes ``[μB]`` or distributions ``[μB, C]``) and
-    :math:`m` the mask ``[μB]``. Dividing by :math:`\mu B`, not by the number of
-    confident samples, lets the unlabelled term grow as the teacher grows confident.
-    """
-    owner = "fixmatch_loss"
-    z = check_float_tensor(
-        student_logits_strong, "student_logits_strong", owner, ndim=2
-    )
-    n = z.shape[0]
-    if targets.shape not in ((n,), tuple(z.shape)):
-        allowed = f"a [{n}] or {list(z.shape)} tensor"
-        raise param_error("targets", owner, allowed, list(targets.shape))
-    if mask.shape != (n,):
-        raise param_error("mask", owner, f"a [{n}] tensor", list(mask.shape))
-    if targets.dim() == 1:
-        ce = F.cross_entropy(z, targets.long(), reduction="none")
-    else:
-        ce = -(targets.detach().to(z) * F.log_softmax(z, dim=1)).sum(dim=1)
-    return (ce * mask.to(z)).sum() / max(n, 1)
 
 
 class TeacherStudent(_SSLTrainer):
@@ -223,6 +81,11 @@ class TeacherStudent(_SSLTrainer):
         temperature (float): sharpening of soft targets. (default: ``1.0``)
         distribution_alignment (bool): align teacher predictions with the labelled
             class frequencies before thresholding. (default: ``False``)
+        consistency (str): the unlabelled term: ``'pseudo_label'`` (thresholded
+            targets, above) or ``'mse'`` (Mean Teacher's softmax MSE, no threshold;
+            pair it with ``teacher='ema'``). (default: ``'pseudo_label'``)
+        rampup_steps (int): steps :math:`R` of the sigmoid ramp-up of
+            :math:`\lambda_u`; ``0`` is no ramp. (default: ``0``)
         weak, strong (callable, optional): views ``f(x, generator=g)`` of a batch;
             ``None`` is the identity. (default: ``None``)
         seed (int): seeds initialisation, batches and views. (default: ``0``)
@@ -257,6 +120,8 @@ class TeacherStudent(_SSLTrainer):
         soft: bool = False,
         temperature: float = 1.0,
         distribution_alignment: bool = False,
+        consistency: str = "pseudo_label",
+        rampup_steps: int = 0,
         weak: Callable[..., Tensor] | None = None,
         strong: Callable[..., Tensor] | None = None,
         seed: int = 0,
@@ -279,6 +144,10 @@ class TeacherStudent(_SSLTrainer):
             temperature, "temperature", o, low=0.0, closed="neither"
         )
         self.distribution_alignment = bool(distribution_alignment)
+        self.consistency = check_in(
+            consistency, "consistency", o, ("pseudo_label", "mse")
+        )
+        self.rampup_steps = check_int(rampup_steps, "rampup_steps", o, low=0)
         self.strong = strong
 
     def fit(
@@ -320,16 +189,21 @@ class TeacherStudent(_SSLTrainer):
                     )  # fmt: skip
                 with torch.no_grad():
                     t_model = ema if self.teacher == "ema" else model
-                    probs = torch.softmax(t_model(xu_w), dim=1)
+                    t_logits = t_model(xu_w)
+                    probs = torch.softmax(t_logits, dim=1)
                     if self.distribution_alignment:
                         running.mul_(0.99).add_(probs.mean(0)[:c], alpha=0.01)
                         aligned = distribution_alignment(probs[:, :c], running, prior)
                         probs = F.pad(aligned, (0, probs.shape[1] - c))
-                    probs = _sharpen(probs, self.temperature) if self.soft else probs
-                    targets, mask = _select(probs, self.threshold, self.soft)
+                    probs = sharpen(probs, self.temperature) if self.soft else probs
+                    targets, mask = select_confident(probs, self.threshold, self.soft)
                 loss_x = F.cross_entropy(logits[:b], y_l[il])
-                loss_u = fixmatch_loss(logits[b:], targets, mask)
-                loss = loss_x + self.lambda_u * loss_u
+                if self.consistency == "mse":
+                    loss_u = softmax_mse_loss(logits[b:], t_logits)
+                else:
+                    loss_u = fixmatch_loss(logits[b:], targets, mask)
+                w_u = self.lambda_u * sigmoid_rampup(k, self.rampup_steps)
+                loss = loss_x + w_u * loss_u
                 opt.zero_grad(set_to_none=True)
                 loss.backward()  # type: ignore[no-untyped-call]
                 lr = opt.param_groups[0]["lr"]

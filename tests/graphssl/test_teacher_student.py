@@ -199,3 +199,53 @@ def test_fixmatch_beats_supervised_on_digits():
         acc[name] = float((ts.predict(x[~lab]) == y[~lab]).float().mean())
     assert acc["fixmatch"] > acc["sup"] + 0.03, acc
     assert acc["fixmatch"] > 0.87, acc
+
+
+# ------------------------------------------------------- Mean Teacher consistency
+def test_softmax_mse_loss_equals_hand_loop():
+    from graphssl.consistency import softmax_mse_loss
+
+    s, t = torch.randn(5, 3, requires_grad=True), torch.randn(5, 3)
+    ps, pt = torch.softmax(s, 1).tolist(), torch.softmax(t, 1).tolist()
+    pairs = zip(ps, pt, strict=True)
+    hand = sum((a - b) ** 2 for r, q in pairs for a, b in zip(r, q, strict=True)) / 15
+    loss = softmax_mse_loss(s, t)
+    assert math.isclose(float(loss), hand, rel_tol=1e-5)
+    loss.backward()
+    assert s.grad is not None and bool(s.grad.abs().sum() > 0)
+    assert float(softmax_mse_loss(t.clone(), t)) == 0.0
+    with pytest.raises(ValueError, match="'teacher_logits' parameter of softmax_mse"):
+        softmax_mse_loss(s, t[:, :2])
+
+
+def test_sigmoid_rampup_values():
+    from graphssl.consistency import sigmoid_rampup
+
+    assert math.isclose(sigmoid_rampup(0, 10), math.exp(-5))
+    assert math.isclose(sigmoid_rampup(5, 10), math.exp(-5 * 0.25))
+    assert sigmoid_rampup(10, 10) == sigmoid_rampup(99, 10) == 1.0
+    assert sigmoid_rampup(0, 0) == 1.0
+    with pytest.raises(ValueError, match="'length' parameter of sigmoid_rampup"):
+        sigmoid_rampup(0, -1)
+
+
+def test_mean_teacher_mse_consistency_with_rampup():
+    x_l, y_l, x_u, y_u = _toy()
+    ts = TeacherStudent(
+        _net, teacher="ema", consistency="mse", rampup_steps=10, lambda_u=2.0,
+        steps=12, batch_size=4, mu=2, ema_decay=0.9,
+    ).fit(x_l, y_l, x_u, y_unlabeled_true=y_u)  # fmt: skip
+    h = ts.history_
+    for k in (0, 5, 11):  # loss = loss_x + λ_u · ramp(k) · J
+        ramp = math.exp(-5 * (1 - min(k / 10, 1)) ** 2)
+        expect = h["loss_x"][k] + 2.0 * ramp * h["loss_u"][k]
+        assert math.isclose(h["loss"][k], expect, rel_tol=1e-5)
+    # J is an MSE of probabilities over 3 classes: in [0, 2/3], and not thresholded
+    assert all(0.0 < v <= 2 / 3 for v in h["loss_u"])
+
+
+def test_consistency_bad_parameters():
+    with pytest.raises(ValueError, match="'consistency' parameter of TeacherStudent"):
+        TeacherStudent(_net, consistency="l2")
+    with pytest.raises(ValueError, match="'rampup_steps' parameter of TeacherStudent"):
+        TeacherStudent(_net, rampup_steps=-1)
