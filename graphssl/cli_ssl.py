@@ -105,6 +105,7 @@ def _cmd_teacher_student(args: argparse.Namespace) -> int:
             ema_decay=args.ema_decay,
             steps=args.steps, batch_size=16, mu=4, weak=weak, strong=strong,
             distribution_alignment=args.distribution_alignment, seed=args.seed,
+            consistency=args.consistency, rampup_steps=args.rampup_steps,
             device=dev, log_every=10,
         )  # fmt: skip
         ts.fit(x_l, y_l, x_u, y_unlabeled_true=data.y_true[~data.lab])
@@ -232,6 +233,11 @@ def _cmd_rounds(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------- register
 _unit, _pos, _nonneg = unit_interval, positive_int, non_negative
 
+
+def _nonneg_int(text: str) -> int:
+    return 0 if text.strip() == "0" else positive_int(text)
+
+
 _COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
     "self-train": (
         _cmd_self_train,
@@ -283,6 +289,10 @@ _OPTIONS: dict[str, list[Option]] = {
         ("--steps", _pos, 300, "optimiser steps"),
         ("--distribution-alignment", bool, False, "align teacher predictions with "
          "the labelled class frequencies"),
+        ("--consistency", ["pseudo_label", "mse"], "pseudo_label", "unlabelled "
+         "term: thresholded pseudo-labels (FixMatch) or Mean Teacher's softmax MSE"),
+        ("--rampup-steps", _nonneg_int, 0, "sigmoid ramp-up of the unlabelled "
+         "weight over this many steps (0: none)"),
         ("--graph", ["cora", "citeseer"], None, "train a GCN on this Planetoid "
          "graph's standard split instead of an MLP on --dataset"),
         ("--root", str, None, "--graph: Planetoid directory; None: searched for"),
