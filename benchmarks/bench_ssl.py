@@ -124,6 +124,12 @@ def deep(kind: str, steps: int) -> Method:
                 net, threshold=0.8, distribution_alignment=True, weak=weak,
                 strong=strong, **kw,
             )  # fmt: skip
+        elif kind == "mean_teacher":  # Tarvainen & Valpola's CIFAR-10 weight, EMA
+            m = TeacherStudent(
+                net, teacher="ema", consistency="mse", lambda_u=100.0,
+                rampup_steps=steps // 4, ema_decay=0.99, weak=weak, strong=strong,
+                **kw,
+            )  # fmt: skip
         else:
             m = CoTraining(net, lambda_cps=1.5, threshold=0.7, weak=weak, **kw)
         m.fit(xt[lab], yt[lab], xt[~lab])
@@ -214,6 +220,7 @@ def main() -> None:
     p.add_argument("--deep-seeds", type=int, default=5)
     p.add_argument("--deep-steps", type=int, default=1000)
     p.add_argument("--no-deep", action="store_true")
+    p.add_argument("--no-classic", action="store_true", help="deep rows only")
     p.add_argument(
         "--deep-threads", type=int, default=1, help="torch threads, deep rows only"
     )
@@ -234,7 +241,7 @@ def main() -> None:
         )
     )
     t0 = time.perf_counter()
-    for name in args.datasets:
+    for name in [] if args.no_classic else args.datasets:
         x, y = load(name)
         res = table(
             f"{name} ({x.shape[0]} × {x.shape[1]})", x, y, args.budgets, args.seeds,
@@ -257,6 +264,8 @@ def main() -> None:
             "(f) TeacherStudent FixMatch (τ=0.8, dist. alignment)": deep(
                 "fixmatch", args.deep_steps
             ),
+            "(f) TeacherStudent Mean Teacher (EMA 0.99, softmax MSE, w=100, "
+            "ramp-up K/4)": deep("mean_teacher", args.deep_steps),
             "(f) CoTraining CPS (λ=1.5, τ=0.7)": deep("cps", args.deep_steps),
         }
         res = table(
