@@ -39,40 +39,20 @@ coordinate they contain, so the partition does not depend on the order of the po
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from graphssl._validation import (
-    check_finite,
-    check_float_tensor,
     check_int,
     check_real,
     param_error,
 )
-from graphssl.neighbors import knn
-from pointcloud.normals import _check_points, normals_from_neighbors
-from pointcloud.supervoxel_graph import (
-    components,
-    first_by,
-    unique_cells,
-    voxel_adjacency,
-)
+from pointcloud._voxels import Voxels, segment_centres, voxelize
+from pointcloud.supervoxel_graph import components, first_by, unique_cells
 
 __all__ = ["VCCS", "relabel_contiguous", "supervoxels"]
-
-_NORMAL_K = 10  # voxel centroids per PCA normal: about a 2-voxel radius on a plane
-
-
-@dataclass
-class _Voxels:
-    point_voxel: Tensor  # [P] voxel of every point
-    xyz: Tensor  # [V, 3] float64 mean position
-    color: Tensor | None  # [V, 3] mean colour
-    normal: Tensor  # [V, 3] unit normal (zeros when undefined)
-    edge_index: Tensor  # [2, E] 26-adjacency, both directions
 
 
 def relabel_contiguous(segments: Tensor) -> Tensor:
@@ -83,57 +63,6 @@ def relabel_contiguous(segments: Tensor) -> Tensor:
         )
     inverse: Tensor = torch.unique(segments, return_inverse=True)[1]
     return inverse.reshape(segments.shape)
-
-
-def _voxelize(
-    points: Tensor,
-    colors: Tensor | None,
-    normals: Tensor | None,
-    size: float,
-    bridge: float,
-    owner: str,
-) -> _Voxels:
-    """Validated inputs to voxel features and the 26-adjacency of the voxels."""
-    points = _check_points(points, owner)  # also rejects an empty cloud
-    for name, t in (("colors", colors), ("normals", normals)):
-        if t is not None:
-            t = check_finite(check_float_tensor(t, name, owner, ndim=2), name, owner)
-            if t.shape != points.shape or t.device != points.device:
-                allowed = f"a [{points.shape[0]}, 3] tensor on {points.device}"
-                raise param_error(name, owner, allowed, f"shape {list(t.shape)}")
-    p64 = points.detach().double()
-    cells = torch.floor((p64 - p64.min(0).values) / size).long()
-    coords, inv = unique_cells(cells, owner)
-    v = coords.shape[0]
-    cnt = torch.bincount(inv, minlength=v).unsqueeze(1).double()
-
-    def mean(f: Tensor) -> Tensor:
-        # float64 sums of float32 inputs are exact here: the order of points is moot.
-        return p64.new_zeros(v, 3).index_add_(0, inv, f.detach().double()) / cnt
-
-    color = None
-    if colors is not None:
-        color = mean(colors)
-        if float(color.max()) > 1.5:  # 8-bit RGB
-            color = color / 255.0
-    xyz = mean(points)
-    edges = voxel_adjacency(coords)
-    normal = torch.zeros_like(xyz)  # fewer than 3 voxels: no plane, no normal term
-    if v >= 3:
-        index, dist = knn(xyz, min(_NORMAL_K, v - 1))
-        if normals is None:
-            normal = normals_from_neighbors(xyz, index)
-        # Sparse scans leave gaps between occupied voxels; near kNN links bridge them
-        # (on dense surfaces they repeat 26-neighbours and are merged away).
-        near = dist <= bridge
-        src = torch.arange(v, device=xyz.device).unsqueeze(1).expand_as(index)
-        extra = torch.stack([src[near], index[near]])
-        key = torch.cat([edges, extra, extra.flip(0)], 1)
-        key = torch.unique(key[0] * v + key[1])
-        edges = torch.stack([key // v, key % v])
-    if normals is not None:
-        normal = torch.nn.functional.normalize(mean(normals), dim=1)
-    return _Voxels(inv, xyz, color, normal, edges)
 
 
 class VCCS:
@@ -219,7 +148,7 @@ class VCCS:
             ValueError: for an empty cloud, wrong shapes or NaN/inf values.
         """
         bridge = self.seed_resolution
-        g = _voxelize(points, colors, normals, self.voxel_size, bridge, "VCCS")
+        g = voxelize(points, colors, normals, self.voxel_size, bridge, "VCCS")
         # One float32 row per voxel, [w_x x / R, w_c c, n]: D(v, s) reads one gather.
         color = g.color if g.color is not None else torch.zeros_like(g.xyz)
         f = torch.cat(
@@ -235,7 +164,7 @@ class VCCS:
         depth = math.ceil(1.8 * self.seed_resolution / self.voxel_size)
         for it in range(self.max_iter):
             label = self._grow(g.edge_index, f, *self._start(f, seeds, centres), depth)
-            centres = _centres(f, label, seeds.numel())
+            centres = segment_centres(f, label, seeds.numel())
             if it + 1 < self.max_iter:
                 seeds, keep = _reseed(self, f, label, centres)
                 centres = centres[keep]
@@ -298,7 +227,7 @@ class VCCS:
             dist = torch.where(frontier, best, dist)
         return label
 
-    def _seeds(self, g: _Voxels, f: Tensor) -> Tensor:
+    def _seeds(self, g: Voxels, f: Tensor) -> Tensor:
         """Initial seed voxels: one per well-populated seed cell, moved downhill."""
         xyz = g.xyz
         cell = torch.floor((xyz - xyz.min(0).values) / self.seed_resolution).long()
@@ -327,22 +256,6 @@ class VCCS:
         moved = cand_v[order][first_by(cand_s[order], seed.numel())]
         seeds: Tensor = torch.unique(moved)
         return seeds
-
-
-def _centres(f: Tensor, label: Tensor, num: int) -> Tensor:
-    """Mean feature row of every super-voxel (``[num, 9]``, normals re-normalised)."""
-    vox = torch.nonzero(label >= 0).squeeze(1)
-    lab = label[vox]
-    rows = f[vox].clone()
-    # Normals are lines: align each to its super-voxel's first voxel before
-    # averaging, or opposite orientations would cancel.
-    ref = rows[first_by(lab, num).clamp(min=0), 6:]
-    flip = (rows[:, 6:] * ref[lab]).sum(1) < 0
-    rows[flip, 6:] = -rows[flip, 6:]
-    cnt = torch.bincount(lab, minlength=num).clamp(min=1).unsqueeze(1).to(f)
-    out = f.new_zeros(num, f.shape[1]).index_add_(0, lab, rows) / cnt
-    out[:, 6:] = torch.nn.functional.normalize(out[:, 6:], dim=1)
-    return out
 
 
 def _reseed(
