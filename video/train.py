@@ -1,0 +1,239 @@
+r"""Training loop of RSKP: batched videos, warm-up, memory, checkpoint/resume.
+
+One epoch visits every training video once in length-bucketed batches. During the
+first ``warmup_epochs`` epochs the pseudo-label target is the intra-video branch; at
+the start of epoch ``warmup_epochs`` the memory is filled from the whole training set
+(model in eval mode), after which the inter-video branch joins the losses and every
+step offers its bases to the memory. ``per_video=True`` runs the same schedule with one
+video per forward pass and gradients accumulated over the batch (the reference's
+loop), for speed comparisons.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from graphssl._validation import check_int, check_real, param_error
+from video._train_checkpoint import load_checkpoint, save_checkpoint
+from video.batching import VideoBatch, bucket_batches, make_batch
+from video.losses import LossTerms, RSKPLossConfig, rskp_loss
+from video.model import RSKPModel
+from video.schedules import LRSchedule
+
+__all__ = ["TrainConfig", "fill_memory", "train_rskp"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (reference ``options.py`` defaults).
+
+    Attributes:
+        epochs: total epochs. (``200``)
+        warmup_epochs: epochs before the memory and inter-video branch. (``100``)
+        batch_size: videos per optimiser step. (``10``)
+        schedule: learning-rate schedule (``lr`` is its base rate). (constant 5e-5)
+        weight_decay: Adam weight decay. (``5e-4``)
+        betas: Adam betas. (``(0.9, 0.99)``)
+        seed: seeds dropout and the batch order. (``2``)
+        per_video: one video per forward pass (reference-style). (``False``)
+        checkpoint_every: epochs between checkpoints (and always the last). (``5``)
+    """
+
+    epochs: int = 200
+    warmup_epochs: int = 100
+    batch_size: int = 10
+    schedule: LRSchedule = field(default_factory=LRSchedule)
+    weight_decay: float = 5e-4
+    betas: tuple[float, float] = (0.9, 0.99)
+    seed: int = 2
+    per_video: bool = False
+    checkpoint_every: int = 5
+
+    def __post_init__(self) -> None:
+        owner = "TrainConfig"
+        check_int(self.epochs, "epochs", owner, low=1)
+        check_int(self.warmup_epochs, "warmup_epochs", owner, low=0)
+        check_int(self.batch_size, "batch_size", owner, low=1)
+        check_real(self.weight_decay, "weight_decay", owner, low=0.0)
+        check_int(self.seed, "seed", owner)
+        check_int(self.checkpoint_every, "checkpoint_every", owner, low=1)
+
+
+@torch.no_grad()
+def fill_memory(
+    model: RSKPModel, dataset: object, batch_size: int, device: torch.device
+) -> None:
+    """Offer the EM bases of every training video (eval mode) to the memory."""
+    was_training = model.training
+    model.eval()
+    feats, labels = dataset.features, dataset.labels  # type: ignore[attr-defined]
+    for idx in bucket_batches([f.shape[0] for f in feats], batch_size, shuffle=False):
+        batch = make_batch(feats, labels, idx, device)
+        out = model(batch.features, batch.mask)
+        model.memory.update(out.mu, out.mu_probs, batch.labels)
+    model.memory.initialized.fill_(True)
+    model.train(was_training)
+
+
+def _step_losses(
+    model: RSKPModel,
+    batch: VideoBatch,
+    loss_config: RSKPLossConfig,
+    after_warmup: bool,
+) -> LossTerms:
+    out = model(batch.features, batch.mask)
+    inter = has_memory = None
+    use_memory = after_warmup and model.variant == "full"
+    if use_memory:
+        inter, has_memory = model.inter_branch(out, batch.labels)
+    terms = rskp_loss(
+        out,
+        batch.labels,
+        loss_config,
+        after_warmup=after_warmup,
+        inter=inter,
+        has_memory=has_memory,
+    )
+    if use_memory:
+        model.memory.update(out.mu, out.mu_probs, batch.labels)
+    return terms
+
+
+def _check_dataset(model: RSKPModel, dataset: object) -> None:
+    feats = getattr(dataset, "features", None)
+    labels = getattr(dataset, "labels", None)
+    if feats is None or labels is None or len(feats) == 0:
+        raise param_error("dataset", "train_rskp", "a non-empty VideoDataset", dataset)
+    if labels.shape[1] != model.num_classes:
+        raise param_error(
+            "dataset",
+            "train_rskp",
+            f"a dataset with {model.num_classes} classes (the model's)",
+            f"{labels.shape[1]} classes",
+        )
+    if feats[0].shape[1] != model.in_dim:
+        raise param_error(
+            "dataset",
+            "train_rskp",
+            f"features of size {model.in_dim} (the model's in_dim)",
+            f"size {feats[0].shape[1]}",
+        )
+    check = getattr(dataset, "check_training_classes", None)
+    if callable(check):
+        check()  # warns for a class without training video
+
+
+def train_rskp(
+    model: RSKPModel,
+    dataset: object,
+    *,
+    config: TrainConfig | None = None,
+    loss_config: RSKPLossConfig | None = None,
+    device: torch.device | str | None = None,
+    checkpoint: Path | str | None = None,
+    resume: bool = False,
+    progress: bool = False,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> list[dict[str, float]]:
+    """Train ``model`` on a :class:`~video.datasets.VideoDataset` (video labels only).
+
+    Args:
+        model (RSKPModel): the network (its ``variant`` picks the ablation).
+        dataset (VideoDataset): training videos; segments are not used.
+        config (TrainConfig, optional): optimisation settings.
+        loss_config (RSKPLossConfig, optional): loss weights.
+        device: where to train (default: the model's device).
+        checkpoint (Path, optional): file written every ``checkpoint_every`` epochs
+            and at the end (model with memory, optimizer, RNG state, history).
+        resume (bool): continue from ``checkpoint`` when it exists; the result equals
+            an uninterrupted run.
+        progress (bool): tqdm bar on stderr.
+        on_epoch (callable, optional): ``(epoch, record)`` after each epoch.
+
+    Returns:
+        list[dict]: one record per epoch: mean ``loss``, ``fore``, ``back``, ``att``,
+        ``spl``, ``lr`` and wall time ``seconds``.
+    """
+    cfg = config or TrainConfig()
+    lcfg = loss_config or RSKPLossConfig()
+    _check_dataset(model, dataset)
+    dev = torch.device(device) if device is not None else model.mu0.device
+    model.to(dev).train()
+    opt = torch.optim.Adam(
+        model.parameters(),
+        lr=cfg.schedule.lr,
+        betas=cfg.betas,
+        weight_decay=cfg.weight_decay,
+    )
+    history: list[dict[str, float]] = []
+    start = 0
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if resume and ckpt is not None and ckpt.exists():
+        state = load_checkpoint(ckpt)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        start, history = int(state["epoch"]), list(state["history"])
+        torch.set_rng_state(state["rng"])
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+    else:
+        torch.manual_seed(cfg.seed)
+    feats, labels = dataset.features, dataset.labels  # type: ignore[attr-defined]
+    lengths = [f.shape[0] for f in feats]
+    from tqdm import tqdm
+
+    bar = tqdm(
+        range(start, cfg.epochs),
+        desc="rskp",
+        disable=not progress,
+        file=sys.stderr,
+        initial=start,
+        total=cfg.epochs,
+    )
+    for epoch in bar:
+        after = epoch >= cfg.warmup_epochs
+        if after and model.variant == "full" and not bool(model.memory.initialized):
+            fill_memory(model, dataset, cfg.batch_size, dev)
+        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+        batches = bucket_batches(lengths, cfg.batch_size, generator=gen)
+        sums = dict.fromkeys(("loss", "fore", "back", "att", "spl"), 0.0)
+        t0 = time.perf_counter()
+        lr = 0.0
+        for i, idx in enumerate(batches):
+            lr = cfg.schedule.apply(opt, epoch + i / len(batches))
+            opt.zero_grad(set_to_none=True)
+            groups = [[j] for j in idx] if cfg.per_video else [idx]
+            for g in groups:
+                batch = make_batch(feats, labels, g, dev)
+                terms = _step_losses(model, batch, lcfg, after)
+                loss = terms.total * (len(g) / len(idx))
+                loss.backward()  # type: ignore[no-untyped-call]
+                parts = (
+                    terms.total.detach(),
+                    terms.fore,
+                    terms.back,
+                    terms.att,
+                    terms.spl,
+                )
+                for k, v in zip(sums, parts, strict=True):
+                    sums[k] += float(v) * len(g) / len(lengths)
+            opt.step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        rec = {**sums, "lr": lr, "seconds": time.perf_counter() - t0}
+        history.append(rec)
+        bar.set_postfix(loss=f"{rec['loss']:.3f}")
+        if on_epoch is not None:
+            on_epoch(epoch, rec)
+        last = epoch + 1 == cfg.epochs
+        if ckpt is not None and ((epoch + 1) % cfg.checkpoint_every == 0 or last):
+            conf = {**asdict(cfg), "schedule": asdict(cfg.schedule)}
+            save_checkpoint(ckpt, model, opt, epoch + 1, history, conf)
+    bar.close()
+    return history
