@@ -39,6 +39,9 @@ from graphssl.teacher_student_graph import GraphTeacherStudent
 __version__ = "0.1.0"
 
 __all__ = [
+    "CoMatch",
+    "CoMatchConfig",
+    "CoMatchLoss",
     "CoTraining",
     "ConvergenceWarning",
     "Cosine",
@@ -105,6 +108,10 @@ _LAZY = {
     "cluster_then_label": "graphssl.cluster_then_label",
     "CoTraining": "graphssl.co_training",
     "TwoViewCoTraining": "graphssl.co_training_views",
+    # CoMatch pulls in its trainer (tqdm at fit time); loaded on first use too.
+    "CoMatch": "graphssl.comatch",
+    "CoMatchConfig": "graphssl.comatch",
+    "CoMatchLoss": "graphssl.comatch",
 }
 
 

@@ -183,9 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_info)
 
+    from graphssl.cli_comatch import register as register_comatch
     from graphssl.cli_ssl import register as register_ssl
 
     register_ssl(sub, [common])
+    register_comatch(sub, [common])
     for ep in _plugins():
         try:
             register = ep.load()
