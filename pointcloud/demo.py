@@ -1,15 +1,20 @@
 """``graphssl demo``: segment a synthetic room from one click per object.
 
 The demo builds a furnished room (:func:`~pointcloud.synthetic.make_indoor_scene`),
-keeps the label of one random point per object (the "one thing one click" setting),
-links every point to its ``k`` nearest neighbours in ``[xyz, λ·rgb]`` and spreads the
-clicked labels over that graph (:func:`graphssl.propagation.label_spreading`). It
-prints each step with its timing, then accuracy and mIoU over all points (undecided
-points count as errors), and writes a picture and the predicted cloud.
+keeps the label of one random point per object (the "one thing one click" setting)
+and segments the room with One Thing One Click
+(:class:`~pointcloud.otoc.OneThingOneClick`): super-voxels, clicked super-voxels as
+labels, rounds of backbone + relation-head training, fusion and mean-field
+propagation on the super-voxel graph, confident super-voxels as new pseudo-labels.
+``method="propagation"`` instead spreads the clicks over a kNN graph of the points
+(no training, the baseline). It prints each step with its timing, then accuracy and
+mIoU over all points (undecided points count as errors), and writes a picture and the
+predicted cloud.
 
 Example:
     >>> from pointcloud.demo import run_demo
-    >>> result = run_demo(num_points=5_000, num_objects=6, out_dir=None, log=None)
+    >>> result = run_demo(num_points=3_000, num_objects=3, rounds=1, epochs=2,
+    ...                   out_dir=None, log=None)
     >>> result.num_clicks == result.num_instances
     True
 """
@@ -20,28 +25,25 @@ import argparse
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
 
-from graphssl._validation import check_real
-from graphssl.construction import knn_graph
-from graphssl.exceptions import UnreachedNodesWarning
+from graphssl._validation import check_in, check_real
 from graphssl.metrics import accuracy, mean_iou, per_class_iou
-from graphssl.morton import morton_order
-from graphssl.propagation import PropagationResult, label_spreading
+from pointcloud._otoc_demo_spread import COLOR_WEIGHT, spread_clicks
 from pointcloud.io import write_ply
 from pointcloud.render import facing_camera, palette, render_views
 from pointcloud.synthetic import IndoorScene, make_indoor_scene, one_click_per_object
 
 __all__ = ["COLOR_WEIGHT", "DemoResult", "register", "run_demo"]
 
-#: λ in the kNN features ``[xyz, λ·rgb]`` (metres against colour units in [0, 1]).
-#: At 100k points it stretches neighbourhoods from about 5 cm (xyz only) to about
-#: 8 cm: edges stay local while a colour step of 0.1 weighs as much as 40 cm.
-COLOR_WEIGHT = 4.0
+#: Super-voxel settings of the demo: 8 cm voxels, 40 cm seeds suit rooms sampled at
+#: a few hundred points per square metre (about 40 points per super-voxel).
+SUPERVOXELS = {"voxel_size": 0.08, "seed_resolution": 0.4}
 
 
 @dataclass(frozen=True)
@@ -49,36 +51,34 @@ class DemoResult:
     """What :func:`run_demo` measured.
 
     Attributes:
+        method (str): ``"otoc"`` or ``"propagation"``.
         accuracy (float): fraction of all points predicted right (undecided: wrong).
         miou (float): mean IoU over the classes present in the scene or prediction.
         per_class_iou (dict[str, float]): IoU of every class present.
         num_points (int): points in the scene.
         num_instances (int): objects, floor and walls included.
-        num_clicks (int): labelled points given to the propagation.
-        num_edges (int): directed edges of the kNN graph.
-        n_iter (int): solver iterations.
-        converged (bool): whether the solver reached its tolerance.
-        num_unreached (int): points no label reached (predicted ``-1``).
+        num_clicks (int): labelled points given to the method.
+        num_unreached (int): points predicted ``-1`` (propagation only).
         seconds (float): wall time of the whole run.
         timings (dict[str, float]): seconds per step.
         prediction (Tensor): ``[P]`` int64 predicted class per point, ``-1`` undecided.
         files (list[Path]): files written.
+        history (list): the OTOC round logs (empty for propagation).
     """
 
+    method: str
     accuracy: float
     miou: float
     per_class_iou: dict[str, float]
     num_points: int
     num_instances: int
     num_clicks: int
-    num_edges: int
-    n_iter: int
-    converged: bool
     num_unreached: int
     seconds: float
     timings: dict[str, float]
     prediction: Tensor
     files: list[Path]
+    history: list[Any] = field(default_factory=list)
 
 
 class _Clock:
@@ -129,44 +129,80 @@ def _outputs(
     return [png, ply]
 
 
+def _otoc(
+    scene: IndoorScene, clicks: Tensor, dev: torch.device, clock: _Clock,
+    rounds: int, epochs: int, seed: int,
+) -> tuple[Tensor, list[Any]]:  # fmt: skip
+    """Fit One Thing One Click on the scene and predict it with its clicks held."""
+    from pointcloud.otoc import OneThingOneClick
+
+    model = OneThingOneClick(
+        rounds=rounds, epochs=epochs, epochs_next=max(epochs // 2, 1), seed=seed,
+        device=dev, supervoxel_kwargs=SUPERVOXELS, log=lambda t: clock.say("        " + t),
+    )  # fmt: skip
+    clock.say(
+        f"  [3/5] One Thing One Click: {rounds} rounds of backbone + relation training "
+        "(round 1 also builds super-voxels), then fusion, mean-field propagation and "
+        "pseudo-labels"
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*have no click")  # ceiling etc.
+        model.fit([scene.to_scene()], [clicks])
+    n_sv = int(model.labels_[0].numel())
+    clock.step("train", f"[3/5] trained on {n_sv:,} super-voxels")
+    pred = model.predict(scene.to_scene(), clicks).cpu()
+    clock.step("predict", "[4/5] prediction: fusion + propagation with the clicks held")
+    return pred, list(model.history_)
+
+
 def run_demo(
     *,
-    num_points: int = 100_000,
-    num_objects: int = 20,
-    k: int = 10,
+    method: str = "otoc",
+    num_points: int = 10_000,
+    num_objects: int = 8,
     seed: int = 0,
     device: str | torch.device = "cpu",
     out_dir: str | Path | None = "graphssl-demo",
+    rounds: int = 3,
+    epochs: int = 100,
+    k: int = 10,
     color_weight: float = COLOR_WEIGHT,
     alpha: float = 0.99,
     log: Callable[[str], None] | None = print,
 ) -> DemoResult:
-    """Segment a synthetic room from one click per object by label spreading.
+    """Segment a synthetic room from one click per object.
 
     Args:
-        num_points (int, optional): points in the scene. (default: ``100_000``)
-        num_objects (int, optional): pieces of furniture. (default: ``20``)
-        k (int, optional): neighbours per point in the graph. (default: ``10``)
-        seed (int, optional): seed of the scene and of the clicks. (default: ``0``)
-        device (str or torch.device, optional): where the graph is built and solved.
-            (default: ``"cpu"``)
+        method (str, optional): ``"otoc"`` (One Thing One Click) or
+            ``"propagation"`` (kNN label spreading). (default: ``"otoc"``)
+        num_points (int, optional): points in the scene. (default: ``10_000``)
+        num_objects (int, optional): pieces of furniture. (default: ``8``)
+        seed (int, optional): seed of the scene, the clicks and training.
+            (default: ``0``)
+        device (str or torch.device, optional): where to compute. (default: ``"cpu"``)
         out_dir (str or Path, optional): folder for ``demo.png`` and
             ``demo_prediction.ply``; ``None`` writes nothing.
             (default: ``"graphssl-demo"``)
-        color_weight (float, optional): λ in the features ``[xyz, λ·rgb]``; ``0``
-            uses the geometry only. (default: :data:`COLOR_WEIGHT`)
-        alpha (float, optional): spreading factor of label spreading.
-            (default: ``0.99``)
+        rounds (int, optional): OTOC self-training rounds. (default: ``3``)
+        epochs (int, optional): OTOC training steps of round 1 (later rounds: half).
+            (default: ``100``)
+        k (int, optional): propagation: neighbours per point. (default: ``10``)
+        color_weight (float, optional): propagation: λ in ``[xyz, λ·rgb]``.
+            (default: :data:`COLOR_WEIGHT`)
+        alpha (float, optional): propagation: spreading factor. (default: ``0.99``)
         log (callable, optional): receives the narration line by line; ``None`` is
             silent. (default: ``print``)
 
     Returns:
         DemoResult: metrics over all points, sizes and timings.
     """
+    method = check_in(method, "method", "run_demo", ("otoc", "propagation"))
     color_weight = check_real(color_weight, "color_weight", "run_demo", low=0.0)
     dev = torch.device(device)
     clock = _Clock(log)
-    clock.say(f"graphssl demo: one click per object in a synthetic room (device {dev})")
+    clock.say(
+        f"graphssl demo: one click per object in a synthetic room ({method}, {dev})"
+    )
     scene = make_indoor_scene(num_points, num_objects=num_objects, seed=seed)
     w, d, _ = scene.room_size
     clock.step(
@@ -181,58 +217,27 @@ def run_demo(
         f"[2/5] clicks: {n_clicks} labelled points "
         f"({100 * n_clicks / num_points:.3f} % of the scene)",
     )
-
-    # Sorting the points along a space-filling curve keeps graph neighbours close in
-    # memory, which makes every sparse product of the solver cache friendly.
-    order = morton_order(scene.points)
-    x = torch.cat([scene.points, color_weight * scene.colors], 1)[order].to(dev)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")  # reported in the narration instead
-        graph = knn_graph(x, k)
-        clock.step(
-            "graph",
-            f"[3/5] kNN graph on [xyz, {color_weight:g}·rgb], k={k}: "
-            f"{graph.num_edges:,} edges, Gaussian weights (median σ)",
-        )
-        res = label_spreading(
-            graph,
-            clicks[order].to(dev),
-            alpha=alpha,
-            num_classes=len(scene.class_names),
-        )
-    unreached = int((~res.reached).sum())
-    clock.step(
-        "propagation",
-        f"[4/5] label spreading (α={alpha:g}, {res.solver}): "
-        f"{res.n_iter} iterations, residual {res.residual:.1e}, "
-        f"{unreached:,} points unreached (no click in their graph component)",
-    )
-    # Unreached points are counted above; other warnings are passed on as notes.
-    notes = {str(c.message) for c in caught if c.category is not UnreachedNodesWarning}
-    for msg in sorted(notes):
-        clock.say(f"        note: {msg}")
-
-    pred = torch.empty_like(scene.labels)
-    pred[order] = res.prediction.cpu()
+    history: list[Any] = []
+    if method == "otoc":
+        pred, history = _otoc(scene, clicks, dev, clock, rounds, epochs, seed)
+    else:
+        pred = spread_clicks(
+            scene.points.to(dev), scene.colors.to(dev), clicks.to(dev),
+            len(scene.class_names), k=k, alpha=alpha, color_weight=color_weight,
+            step=clock.step,
+        ).cpu()  # fmt: skip
     files = (
         [] if out_dir is None else _outputs(scene, clicks, pred, Path(out_dir), seed)
     )
     clock.step("output", "[5/5] wrote " + (", ".join(map(str, files)) or "no files"))
-    return _report(scene, pred, res, (graph.num_edges, n_clicks), files, clock)
+    return _report(scene, pred, method, n_clicks, files, clock, history)
 
 
 def _report(
-    scene: IndoorScene,
-    pred: Tensor,
-    res: PropagationResult,
-    sizes: tuple[int, int],
-    files: list[Path],
-    clock: _Clock,
-) -> DemoResult:
-    """Compute the metrics over all points, print them, and pack the result.
-
-    ``sizes`` is ``(number of graph edges, number of clicks)``.
-    """
+    scene: IndoorScene, pred: Tensor, method: str, n_clicks: int, files: list[Path],
+    clock: _Clock, history: list[Any],
+) -> DemoResult:  # fmt: skip
+    """Compute the metrics over all points, print them, and pack the result."""
     c = len(scene.class_names)
     acc = accuracy(pred, scene.labels)
     miou = mean_iou(pred, scene.labels, c)
@@ -241,7 +246,7 @@ def _report(
     seconds = time.perf_counter() - clock.start
     clock.say(
         f"overall accuracy {100 * acc:.1f} %, mIoU {100 * miou:.1f} % over all "
-        f"{len(pred):,} points (unreached points count as errors)"
+        f"{len(pred):,} points (undecided points count as errors)"
     )
     clock.say(
         "per-class IoU: "
@@ -249,33 +254,26 @@ def _report(
     )
     clock.say(f"done in {seconds:.1f} s")
     return DemoResult(
-        accuracy=acc,
-        miou=miou,
-        per_class_iou=per_class,
-        num_points=len(pred),
-        num_instances=scene.num_instances,
-        num_edges=sizes[0],
-        num_clicks=sizes[1],
-        n_iter=res.n_iter,
-        converged=res.converged,
-        num_unreached=int((~res.reached).sum()),
-        seconds=seconds,
-        timings=dict(clock.timings),
-        prediction=pred,
-        files=files,
-    )
+        method=method, accuracy=acc, miou=miou, per_class_iou=per_class,
+        num_points=len(pred), num_instances=scene.num_instances, num_clicks=n_clicks,
+        num_unreached=int((pred < 0).sum()), seconds=seconds,
+        timings=dict(clock.timings), prediction=pred, files=files, history=history,
+    )  # fmt: skip
 
 
 def _main(args: argparse.Namespace) -> int:
     from graphssl.cli import resolve_device
 
     run_demo(
+        method=args.method,
         num_points=args.points,
         num_objects=args.objects,
-        k=args.k,
         seed=args.seed,
         device=resolve_device(args.device),
         out_dir=args.out,
+        rounds=args.rounds,
+        epochs=args.epochs,
+        k=args.k,
         color_weight=args.color_weight,
         alpha=args.alpha,
     )
@@ -297,13 +295,17 @@ def register(
         parents=parents,
         help="one-click segmentation of a synthetic room",
         description="Build a synthetic furnished room, keep one labelled point per "
-        "object, spread the labels over a kNN graph of [xyz, λ·rgb], print accuracy "
-        "and mIoU, and write demo.png and demo_prediction.ply.",
+        "object, segment it with One Thing One Click (or kNN label spreading), print "
+        "accuracy and mIoU, and write demo.png and demo_prediction.ply.",
     )
     add = p.add_argument
-    add("--points", type=int, default=100_000, help="scene size (default: 100000)")
-    add("--objects", type=int, default=20, help="pieces of furniture (default: 20)")
-    add("--k", type=int, default=10, help="neighbours per point (default: 10)")
+    add("--method", choices=["otoc", "propagation"], default="otoc",
+        help="otoc: One Thing One Click; propagation: kNN label spreading (default: otoc)")  # fmt: skip
+    add("--points", type=int, default=10_000, help="scene size (default: 10000)")
+    add("--objects", type=int, default=8, help="pieces of furniture (default: 8)")
+    add("--rounds", type=int, default=3, help="OTOC rounds (default: 3)")
+    add("--epochs", type=int, default=100, help="OTOC steps of round 1 (default: 100)")
+    add("--k", type=int, default=10, help="propagation: neighbours (default: 10)")
     add(
         "--out",
         type=Path,
@@ -314,7 +316,12 @@ def register(
         "--color-weight",
         type=float,
         default=COLOR_WEIGHT,
-        help=f"λ in [xyz, λ·rgb], 0: geometry only (default: {COLOR_WEIGHT:g})",
+        help=f"propagation: λ in [xyz, λ·rgb] (default: {COLOR_WEIGHT:g})",
     )
-    add("--alpha", type=float, default=0.99, help="spreading factor (default: 0.99)")
+    add(
+        "--alpha",
+        type=float,
+        default=0.99,
+        help="propagation: spreading factor (default: 0.99)",
+    )
     p.set_defaults(func=_main)

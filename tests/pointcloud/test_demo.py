@@ -1,4 +1,4 @@
-"""End-to-end test of the one-click demo and its command-line registration."""
+"""End-to-end tests of ``graphssl demo`` (One Thing One Click and the spreading fallback)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,18 @@ import torch
 from pointcloud.demo import DemoResult, register, run_demo
 from pointcloud.io import read_ply
 
+SMALL = {"num_points": 3_000, "num_objects": 4, "rounds": 2, "epochs": 10}
+
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path]:
     out = tmp_path_factory.mktemp("demo")
-    result = run_demo(num_points=5_000, num_objects=6, seed=0, out_dir=out, log=None)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = run_demo(**SMALL, seed=0, out_dir=out, log=None)  # type: ignore[arg-type]
+    finally:
+        torch.set_num_threads(threads)
     return result, out
 
 
@@ -25,37 +32,47 @@ def test_demo_writes_files(small_run: tuple[DemoResult, Path]) -> None:
     assert result.files == [png, ply]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     cloud = read_ply(ply)
-    assert cloud["points"].shape == (5_000, 3)
+    assert cloud["points"].shape == (3_000, 3)
     assert torch.equal(cloud["labels"], result.prediction)
 
 
-def test_demo_accuracy_well_above_chance(small_run: tuple[DemoResult, Path]) -> None:
+def test_demo_runs_the_otoc_rounds(small_run: tuple[DemoResult, Path]) -> None:
     result, _ = small_run
-    assert result.num_points == 5_000
-    assert result.num_clicks == result.num_instances == 1 + 4 + 6
-    assert result.converged
-    # Measured 0.95 accuracy and 0.78 mIoU on this scene (0.85-0.99 and 0.72-0.95
-    # over seeds 0-7). Walls are 63 % of this small room's points: predicting "wall"
-    # everywhere scores 0.63 accuracy and 0.08 mIoU.
-    assert result.accuracy > 0.85
-    assert result.miou > 0.65
+    assert result.method == "otoc"
+    assert result.num_clicks == result.num_instances == 1 + 4 + 4
+    assert [h.round for h in result.history] == [1, 2]
+    assert result.num_unreached == 0  # every point gets a class
+    assert 0.0 <= result.miou <= 1.0
+    # Walls are most of this small room: "wall" everywhere scores 0.69 accuracy and
+    # 0.115 mIoU (6 classes present). Two short rounds (10 + 5 steps) measured 0.715
+    # accuracy and 0.36 mIoU here (0.22-0.37 over seeds 0-3): the check is that the
+    # classes beyond the walls are found at all, not a quality bar.
+    assert result.accuracy > 0.6
+    assert result.miou > 0.2
+    assert set(result.timings) == {"scene", "clicks", "train", "predict", "output"}
+
+
+def test_propagation_fallback(device: str) -> None:
+    result = run_demo(
+        method="propagation", num_points=3_000, num_objects=4, seed=1, device=device,
+        out_dir=None, log=None,
+    )  # fmt: skip
+    assert result.files == [] and result.history == []
+    assert result.prediction.device.type == "cpu"
+    assert result.accuracy > 0.8  # measured 0.999
     assert set(result.timings) == {"scene", "clicks", "graph", "propagation", "output"}
 
 
-def test_demo_on_device(device: str) -> None:
-    result = run_demo(
-        num_points=3_000, num_objects=4, seed=1, device=device, out_dir=None, log=None
-    )
-    assert result.files == []
-    assert result.prediction.device.type == "cpu"
-    assert result.accuracy > 0.8  # measured 0.999
-
-
 def test_demo_narrates(capsys: pytest.CaptureFixture[str]) -> None:
-    run_demo(num_points=3_000, num_objects=4, out_dir=None)
+    run_demo(method="propagation", num_points=3_000, num_objects=4, out_dir=None)
     text = capsys.readouterr().out
     for word in ("[1/5] scene", "clicks", "kNN graph", "label spreading", "mIoU"):
         assert word in text
+
+
+def test_bad_method() -> None:
+    with pytest.raises(ValueError, match="'method' parameter of run_demo"):
+        run_demo(method="magic", out_dir=None, log=None)
 
 
 def test_register_uses_parent_options() -> None:
@@ -65,7 +82,8 @@ def test_register_uses_parent_options() -> None:
     parser = argparse.ArgumentParser(prog="graphssl")
     register(parser.add_subparsers(dest="command"), [common])
     args = parser.parse_args(["demo", "--points", "2000", "--k", "8", "--seed", "3"])
-    assert (args.points, args.objects, args.k, args.seed) == (2000, 20, 8, 3)
+    assert (args.points, args.objects, args.k, args.seed) == (2000, 8, 8, 3)
+    assert (args.method, args.rounds, args.epochs) == ("otoc", 3, 100)
     assert args.device == "auto"
     assert args.out == Path("graphssl-demo")
     assert callable(args.func)
@@ -73,7 +91,18 @@ def test_register_uses_parent_options() -> None:
 
 def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cli = pytest.importorskip("graphssl.cli")
-    argv = ["demo", "--points", "3000", "--objects", "4", "--device", "cpu"]
-    assert cli.main([*argv, "--out", str(tmp_path)]) == 0
+    argv = [
+        "demo",
+        "--points",
+        "2000",
+        "--objects",
+        "3",
+        "--rounds",
+        "1",
+        "--epochs",
+        "3",
+    ]
+    assert cli.main([*argv, "--device", "cpu", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "demo.png").exists()
-    assert "mIoU" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "round 1:" in text and "mIoU" in text
