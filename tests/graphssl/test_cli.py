@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 
 import pytest
@@ -16,14 +17,28 @@ def test_info(capsys: pytest.CaptureFixture[str]) -> None:
     assert "graphssl" in out and "torch" in out
 
 
+def _leaf_commands(
+    parser: argparse.ArgumentParser, prefix: list[str]
+) -> list[list[str]]:
+    """Every runnable command line: groups (``graphssl video ...``) are walked into."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [prefix]
+    return [
+        leaf
+        for name, child in subs[0].choices.items()
+        for leaf in _leaf_commands(child, [*prefix, name])
+    ]
+
+
 def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
-    for name in sub.choices:  # type: ignore[union-attr]
+    leaves = _leaf_commands(build_parser(), [])
+    assert ["video", "train"] in leaves and ["pointcloud", "segment"] in leaves
+    for argv in leaves:
         with pytest.raises(SystemExit) as exc:
-            main([name, "--help"])
+            main([*argv, "--help"])
         assert exc.value.code == 0
-        assert "--device" in capsys.readouterr().out
+        assert "--device" in capsys.readouterr().out, argv
 
 
 def test_propagate_moons_reports_accuracy(capsys: pytest.CaptureFixture[str]) -> None:

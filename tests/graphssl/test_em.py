@@ -144,7 +144,7 @@ def test_select_lambda_avoids_unlabelled_data_when_it_hurts() -> None:
     assert sorted(scores) == [0.0, 0.1, 1.0]  # λ = 0 always competes
     assert scores[1.0] < scores[0.0]  # the diagnostic's finding, same folds
     assert lam != 1.0 and scores[lam] == max(scores.values())
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match="unlabelled data made held-out accuracy"):
         d = unlabeled_data_diagnostic(SemiSupervisedMultinomialNB(), x, y)
     assert d["accuracy_supervised"] == scores[0.0]
     assert d["accuracy_semi_supervised"] == scores[1.0]

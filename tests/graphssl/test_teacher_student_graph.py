@@ -177,7 +177,7 @@ def test_non_finite_input_or_loss_is_an_error() -> None:
     x, ei, y, _ = _graph()
     bad = x.clone()
     bad[0, 0] = float("nan")
-    with pytest.raises(ValueError, match="'x' parameter of GraphTeacherStudent.fit"):
+    with pytest.raises(ValueError, match=r"'x' parameter of GraphTeacherStudent\.fit"):
         GraphTeacherStudent(lambda: Net(4, 3), steps=2).fit(bad, ei, y)
     with pytest.raises(FloatingPointError, match="the loss became"):
         GraphTeacherStudent(lambda: Net(4, 3), steps=50, lr=1e30).fit(x, ei, y)
