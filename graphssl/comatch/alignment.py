@@ -63,18 +63,22 @@ class WindowedAlignment(nn.Module):
         check_finite(m, "batch_mean", o)
         self._push(m)
 
-    def _push(self, m: Tensor) -> None:
-        i = int(self.ptr)
-        self.history[i] = m.to(self.history)
+    def _push(self, m: Tensor) -> int:
+        # Returns the new count, so that forward reads no buffer back.
+        i, n = int(self.ptr), min(int(self.count) + 1, self.window)
+        self.history[i].copy_(m)
         self.ptr.fill_((i + 1) % self.window)
-        self.count.fill_(min(int(self.count) + 1, self.window))
+        self.count.fill_(n)
+        return n
 
     def mean(self) -> Tensor:
         """:math:`\\bar p` ``[C]`` over the remembered batches (uniform when empty)."""
-        n = int(self.count)
+        return self._mean(int(self.count))
+
+    def _mean(self, n: int) -> Tensor:
         if n == 0:
             return torch.full_like(self.history[0], 1.0 / self.num_classes)
-        return self.history[:n].mean(dim=0)
+        return (self.history if n == self.window else self.history[:n]).mean(dim=0)
 
     @torch.no_grad()
     def forward(self, probs: Tensor, batch_mean: Tensor | None = None) -> Tensor:
@@ -86,11 +90,12 @@ class WindowedAlignment(nn.Module):
             allowed = f"a [B, {self.num_classes}] tensor (one column per class)"
             raise param_error("probs", o, allowed, list(p.shape))
         if batch_mean is None:
-            self._push(p.mean(dim=0))  # finite whenever probs are (softmax output)
+            n = self._push(p.mean(dim=0))  # finite whenever probs are (softmax output)
         else:
             self.push(batch_mean)
-        out = p / self.mean().to(p).clamp_min(self.eps)
-        return out / out.sum(dim=1, keepdim=True)
+            n = int(self.count)
+        out = p / self._mean(n).to(p).clamp_min_(self.eps)
+        return out.div_(out.sum(dim=1, keepdim=True))  # in place: out is ours
 
     def extra_repr(self) -> str:
         return f"num_classes={self.num_classes}, window={self.window}"

@@ -128,6 +128,7 @@ class CoMatchLoss(nn.Module):
         y_x: Tensor,
         logits_u: list[Tensor],
         feats: list[Tensor | None],
+        world_size: int,
     ) -> None:
         c, d = self.num_classes, self.config.proj_dim
         b, bu = logits_x.shape[0], logits_u[0].shape[0]
@@ -173,7 +174,7 @@ class CoMatchLoss(nn.Module):
                 "feats_u_s1", _OWNER, "given when lambda_c > 0", None, TypeError
             )
         rows = b + bu
-        if world()[1] > 1:
+        if world_size > 1:
             rows = int(
                 gather_nograd(torch.tensor([rows], device=logits_x.device)).sum()
             )
@@ -194,17 +195,21 @@ class CoMatchLoss(nn.Module):
     ) -> CoMatchOutput:
         """Compute the losses and update the alignment window and the bank."""
         cfg = self.config
+        rank, ws = world()  # once per step: every gather below needs it
         self._check(
             logits_x,
             y_x,
             [logits_u_w, logits_u_s0],
             [feats_x, feats_u_w, feats_u_s0, feats_u_s1],
+            ws,
         )
+        gather = gather_nograd if ws > 1 else Tensor.detach  # the same with one process
         loss_x = F.cross_entropy(logits_x, y_x.long())
         with torch.no_grad():
             probs = torch.softmax(logits_u_w.detach(), dim=1)
-            if cfg.distribution_alignment:
-                probs = self.alignment(probs, gather_nograd(probs).mean(dim=0))
+            if cfg.distribution_alignment:  # one process: the window's own batch mean
+                mean = gather_nograd(probs).mean(dim=0) if ws > 1 else None
+                probs = self.alignment(probs, mean)
             smoothed = cfg.alpha < 1 and self.bank.is_full
             q = probs
             if smoothed:  # the bank is read only once every row holds an entry
@@ -214,30 +219,28 @@ class CoMatchLoss(nn.Module):
                 )  # fmt: skip
             mask = (q.max(dim=1).values >= cfg.threshold).to(q.dtype)
             if cfg.alpha < 1:  # unlabelled rows first, then labelled, as the reference
-                self.bank.push_(
-                    torch.cat([gather_nograd(feats_u_w), gather_nograd(feats_x)]),
-                    torch.cat(
-                        [
-                            gather_nograd(probs),
-                            F.one_hot(gather_nograd(y_x), self.num_classes).to(probs),
-                        ]
-                    ),
+                self.bank.push_labeled_(
+                    gather(feats_u_w), gather(probs), gather(feats_x), gather(y_x)
                 )
         targets = q.argmax(dim=1) if cfg.hard_labels else q
         loss_u = fixmatch_loss(logits_u_s0, targets, mask)
         loss_c, graph_q = logits_u_s0.new_zeros(()), None
         if cfg.lambda_c > 0 and feats_u_s0 is not None and feats_u_s1 is not None:
             with torch.no_grad():
-                q_all, (rank, ws), offset = gather_nograd(q), world(), 0
+                q_all, offset = gather(q), 0
                 if ws > 1:  # this process's rows start after those of lower ranks
                     sizes = gather_nograd(torch.tensor([q.shape[0]], device=q.device))
                     offset = int(sizes[:rank].sum())
                 graph_q = _pseudo_label_graph(q, q_all, cfg.contrast_th, offset)
-            graph_s = _embedding_graph(
-                feats_u_s0, gather_with_grad(feats_u_s1), cfg.temperature
-            )
+            s1 = gather_with_grad(feats_u_s1) if ws > 1 else feats_u_s1
+            graph_s = _embedding_graph(feats_u_s0, s1, cfg.temperature)
             loss_c = _graph_contrastive_loss(graph_q, graph_s)
-        loss = loss_x + cfg.lambda_u * loss_u + cfg.lambda_c * loss_c
+        loss = loss_x
+        for weight, term in ((cfg.lambda_u, loss_u), (cfg.lambda_c, loss_c)):
+            if (
+                weight
+            ):  # w * t is t exactly for w = 1 and adds 0 for w = 0: skip the ops
+                loss = loss + (term if weight == 1.0 else weight * term)
         return CoMatchOutput(loss, loss_x, loss_u, loss_c, q, mask, graph_q, smoothed)
 
     def extra_repr(self) -> str:

@@ -72,7 +72,7 @@ def _pseudo_label_graph(q: Tensor, qc: Tensor, threshold: float, offset: int) ->
     graph = q @ qc.T
     graph.diagonal(offset).fill_(1.0)  # entries (b, offset + b): the self-loops
     graph.masked_fill_(graph < threshold, 0.0)
-    return graph / graph.sum(dim=1, keepdim=True)
+    return graph.div_(graph.sum(dim=1, keepdim=True))
 
 
 def embedding_graph(
@@ -101,7 +101,8 @@ def embedding_graph(
 
 
 def _embedding_graph(z: Tensor, zc: Tensor, temperature: float) -> Tensor:
-    return torch.softmax(z @ zc.T / temperature, dim=1)
+    # div_ in place is safe for autograd: mm's backward needs z and zc, not its output.
+    return torch.softmax(torch.mm(z, zc.T).div_(temperature), dim=1)
 
 
 def graph_contrastive_loss(target: Tensor, graph: Tensor, eps: float = 1e-7) -> Tensor:

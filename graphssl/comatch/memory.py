@@ -113,5 +113,27 @@ class MemoryBank(nn.Module):
         self.ptr.fill_((start + n) % self.size)
         self.filled.fill_(min(int(self.filled) + n, self.size))
 
+    @torch.no_grad()
+    def push_labeled_(
+        self, feats_u: Tensor, probs_u: Tensor, feats_l: Tensor, labels_l: Tensor
+    ) -> None:
+        """:meth:`push_` of ``[feats_u; feats_l]`` and ``[probs_u; one-hot(labels_l)]``
+        (unchecked, ``labels_l`` in ``0..C-1``), written in place when the rows fit
+        before the end of the bank: no concatenated copies on the common path."""
+        nu, n = feats_u.shape[0], feats_u.shape[0] + feats_l.shape[0]
+        start = int(self.ptr)
+        if start + n > self.size:  # wrap-around: the general path
+            hot = self.probs.new_zeros(labels_l.shape[0], self.num_classes)
+            hot.scatter_(1, labels_l.long()[:, None].to(hot.device), 1.0)
+            self.push_(torch.cat([feats_u, feats_l]), torch.cat([probs_u, hot]))
+            return
+        mid, end = start + nu, start + n
+        self.feats[start:mid] = feats_u
+        self.feats[mid:end] = feats_l
+        self.probs[start:mid] = probs_u
+        self.probs[mid:end].zero_().scatter_(1, labels_l.long()[:, None], 1.0)
+        self.ptr.fill_(end % self.size)
+        self.filled.fill_(min(int(self.filled) + n, self.size))
+
     def extra_repr(self) -> str:
         return f"size={self.size}, dim={self.dim}, num_classes={self.num_classes}"

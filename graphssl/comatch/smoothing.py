@@ -66,5 +66,6 @@ def _memory_smoothing(
 ) -> Tensor:
     if alpha == 1.0:
         return p
-    attn = torch.softmax(z @ zk.T / temperature, dim=1)  # [B, K]
+    # In place on the fresh product: one [B, K] buffer fewer, the same values.
+    attn = torch.softmax(torch.mm(z, zk.T).div_(temperature), dim=1)  # [B, K]
     return torch.addmm(p, attn, pk, beta=alpha, alpha=1.0 - alpha)

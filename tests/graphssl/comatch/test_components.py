@@ -244,3 +244,17 @@ def test_square_pseudo_label_graph_converts_to_the_graph_core() -> None:
     src, dst = g.edge_index
     # edge b -> j weighs Q[b, j]
     assert torch.allclose(g.edge_weight.double(), q[src, dst])
+
+
+def test_push_labeled_equals_push_of_the_concatenation() -> None:
+    # 6 pushes of 3 unlabelled + 2 labelled rows into 7 rows: in place and wrapped paths.
+    g = torch.Generator().manual_seed(0)
+    fast, ref = MemoryBank(7, 4, 3), MemoryBank(7, 4, 3)
+    for _ in range(6):
+        fu, fl = torch.randn(3, 4, generator=g), torch.randn(2, 4, generator=g)
+        pu = torch.softmax(torch.randn(3, 3, generator=g), 1)
+        yl = torch.randint(0, 3, (2,), generator=g)
+        fast.push_labeled_(fu, pu, fl, yl)
+        ref.push(torch.cat([fu, fl]), torch.cat([pu, F.one_hot(yl, 3).float()]))
+        for key, value in ref.state_dict().items():
+            assert torch.equal(fast.state_dict()[key], value), key
