@@ -46,6 +46,11 @@ def positive_int(text: str) -> int:
     return value
 
 
+def count(text: str) -> int:
+    """``argparse`` type: an integer ``>= 0`` (``0`` usually meaning "off" or "auto")."""
+    return 0 if text.strip() == "0" else positive_int(text)
+
+
 def non_negative(text: str) -> float:
     """``argparse`` type: a float ``>= 0``."""
     try:

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "check_edge_index",
     "check_finite",
     "check_float_tensor",
     "check_in",
@@ -149,6 +150,30 @@ def check_finite(x: Tensor, name: str, owner: str) -> Tensor:
             f"a tensor with {bad} non-finite values",
         )
     return x
+
+
+def check_edge_index(
+    edge_index: Any, name: str, owner: str, num_nodes: int | None = None
+) -> Tensor:
+    """Check an integer ``edge_index [2, E]``; with ``num_nodes``, also that every
+    index lies in ``[0, num_nodes)``."""
+    ok = (
+        isinstance(edge_index, Tensor)
+        and edge_index.dim() == 2
+        and edge_index.shape[0] == 2
+        and not edge_index.is_floating_point()
+    )
+    if not ok:
+        raise param_error(
+            name, owner, "an integer [2, E] tensor", _describe(edge_index)
+        )
+    ei: Tensor = edge_index
+    if num_nodes is not None and ei.numel():
+        lo, hi = int(ei.min()), int(ei.max())
+        if lo < 0 or hi >= num_nodes:
+            allowed = f"node indices in [0, {num_nodes})"
+            raise param_error(name, owner, allowed, f"[{lo}, {hi}]")
+    return ei
 
 
 def check_same_device(owner: str, **tensors: Tensor | None) -> torch.device:

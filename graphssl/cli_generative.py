@@ -22,6 +22,7 @@ import numpy as np
 from graphssl._cli_ssl_common import (
     Data,
     Option,
+    count,
     non_negative,
     positive_int,
     report,
@@ -35,11 +36,6 @@ __all__ = ["COMMANDS", "OPTIONS"]
 def _lam(text: str) -> float | str:
     """``auto`` or a float in [0, 1]."""
     return "auto" if text == "auto" else unit_interval(text)
-
-
-def _clusters(text: str) -> int:
-    """A number of clusters, ``0`` for one per class."""
-    return 0 if text.strip() == "0" else positive_int(text)
 
 
 def _model(args: argparse.Namespace, lam: float) -> Any:
@@ -180,6 +176,6 @@ OPTIONS: dict[str, list[Option]] = {
     ],
     "cluster-then-label": [
         ("--method", ["kmeans", "gmm"], "kmeans", "clustering"),
-        ("--clusters", _clusters, 0, "number of clusters; 0: one per class"),
+        ("--clusters", count, 0, "number of clusters; 0: one per class"),
     ],
 }  # fmt: skip

@@ -25,6 +25,7 @@ from graphssl._cli_ssl_common import (
     Option,
     add_data_args,
     add_option,
+    count,
     limited,
     mlp_factory,
     non_negative,
@@ -234,10 +235,6 @@ def _cmd_rounds(args: argparse.Namespace) -> int:
 _unit, _pos, _nonneg = unit_interval, positive_int, non_negative
 
 
-def _nonneg_int(text: str) -> int:
-    return 0 if text.strip() == "0" else positive_int(text)
-
-
 _COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str, str]] = {
     "self-train": (
         _cmd_self_train,
@@ -291,7 +288,7 @@ _OPTIONS: dict[str, list[Option]] = {
          "the labelled class frequencies"),
         ("--consistency", ["pseudo_label", "mse"], "pseudo_label", "unlabelled "
          "term: thresholded pseudo-labels (FixMatch) or Mean Teacher's softmax MSE"),
-        ("--rampup-steps", _nonneg_int, 0, "sigmoid ramp-up of the unlabelled "
+        ("--rampup-steps", count, 0, "sigmoid ramp-up of the unlabelled "
          "weight over this many steps (0: none)"),
         ("--graph", ["cora", "citeseer"], None, "train a GCN on this Planetoid "
          "graph's standard split instead of an MLP on --dataset"),

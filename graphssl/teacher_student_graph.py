@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 from graphssl._ssl_trainer import ModelLike
 from graphssl._validation import (
+    check_edge_index,
     check_finite,
     check_float_tensor,
     check_in,
@@ -136,7 +137,7 @@ class GraphTeacherStudent:
         x = check_finite(check_float_tensor(x, "x", o, ndim=2), "x", o)
         dev = dev or x.device
         n = x.shape[0]
-        ei = _check_edge_index(edge_index, n, o)
+        ei = check_edge_index(edge_index, "edge_index", o, n).long()
         y, _ = check_labels(y, "y", o, num_nodes=n)
         if y_true is not None:
             y_true, _ = check_labels(y_true, "y_true", o, num_nodes=n)
@@ -202,7 +203,7 @@ class GraphTeacherStudent:
             raise RuntimeError("This GraphTeacherStudent is not fitted yet.")
         o = "GraphTeacherStudent.predict_proba"
         x = check_float_tensor(x, "x", o, ndim=2)
-        ei = _check_edge_index(edge_index, x.shape[0], o)
+        ei = check_edge_index(edge_index, "edge_index", o, x.shape[0]).long()
         m: nn.Module = self.ema_.module if self.teacher == "ema" else self.model_
         m.eval()
         dev = next(iter(m.parameters())).device
@@ -222,24 +223,6 @@ def _instantiate(model: ModelLike) -> nn.Module:
             m, TypeError,
         )  # fmt: skip
     return m
-
-
-def _check_edge_index(edge_index: Any, n: int, owner: str) -> Tensor:
-    ok = (
-        isinstance(edge_index, Tensor)
-        and edge_index.dim() == 2
-        and edge_index.shape[0] == 2
-        and not edge_index.is_floating_point()
-    )
-    if not ok:
-        raise param_error("edge_index", owner, "an integer [2, E] tensor", edge_index)
-    if edge_index.numel() and (edge_index.min() < 0 or edge_index.max() >= n):
-        raise param_error(
-            "edge_index", owner, f"node indices in [0, {n})",
-            f"[{int(edge_index.min())}, {int(edge_index.max())}]",
-        )  # fmt: skip
-    ei: Tensor = edge_index
-    return ei.long()
 
 
 def _check_logits(logits: Tensor, n: int, c: int) -> None:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from graphssl._optional import require
-from graphssl._validation import check_int, check_real, param_error
+from graphssl._validation import check_edge_index, check_int, check_real, param_error
 from graphssl.comatch._inputs import _check_input
 
 __all__ = [
@@ -170,13 +170,7 @@ class GCNEncoder(nn.Module):
         """Features ``[N, D]`` of all nodes."""
         o = type(self).__name__
         h = _check_input(x, o, ("N", self.in_features))
-        if (
-            not isinstance(edge_index, Tensor)
-            or edge_index.dim() != 2
-            or edge_index.shape[0] != 2
-            or edge_index.is_floating_point()
-        ):
-            raise param_error("edge_index", o, "an integer [2, E] tensor", edge_index)
+        check_edge_index(edge_index, "edge_index", o)
         e = edge_index.shape[1]
         if edge_weight is not None and tuple(edge_weight.shape) != (e,):
             raise param_error("edge_weight", o, f"a [{e}] tensor", edge_weight.shape)

@@ -15,7 +15,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from graphssl._validation import check_float_tensor, check_labels, param_error
+from graphssl._validation import (
+    check_edge_index,
+    check_float_tensor,
+    check_labels,
+    param_error,
+)
 
 __all__ = ["NodeSource", "SampleSource", "View", "node_source"]
 
@@ -118,10 +123,7 @@ def node_source(
     """
     o = "CoMatch.fit_nodes"
     x = check_float_tensor(x, "x", o, ndim=2)
-    ok = isinstance(edge_index, Tensor) and edge_index.dim() == 2
-    if not ok or edge_index.shape[0] != 2 or edge_index.is_floating_point():
-        got = getattr(edge_index, "shape", edge_index)
-        raise param_error("edge_index", o, "an integer [2, E] tensor", got)
+    edge_index = check_edge_index(edge_index, "edge_index", o)
     y, _ = check_labels(y, "y", o, x.shape[0], num_classes)
     dev = x.device if device is None else device
     x, edge_index, y = x.to(dev), edge_index.to(dev), y.to(dev)

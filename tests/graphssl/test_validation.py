@@ -44,3 +44,21 @@ def test_check_float_tensor_rejects_integers_and_upcasts_half() -> None:
     )
     with pytest.raises(ValueError, match="non-empty"):
         check_float_tensor(torch.ones(0, 2), "x", "f")
+
+
+def test_check_edge_index() -> None:
+    from graphssl._validation import check_edge_index
+
+    ei = torch.tensor([[0, 1], [1, 2]])
+    assert check_edge_index(ei, "edge_index", "f", num_nodes=3) is ei
+    assert (
+        check_edge_index(torch.zeros(2, 0, dtype=torch.long), "e", "f", 0).numel() == 0
+    )
+    with pytest.raises(
+        ValueError, match=r"'edge_index' parameter of f must be an integer"
+    ):
+        check_edge_index(ei.float(), "edge_index", "f")
+    with pytest.raises(ValueError, match=r"an integer \[2, E\] tensor"):
+        check_edge_index(ei.T.contiguous()[:, :1].T, "edge_index", "f")
+    with pytest.raises(ValueError, match=r"node indices in \[0, 2\). Got '\[0, 2\]'"):
+        check_edge_index(ei, "edge_index", "f", num_nodes=2)
