@@ -5,7 +5,9 @@ labels and scores the unlabelled images; ``cora`` / ``citeseer`` use the public
 Planetoid split (20 labels per class) and score the 1000 test nodes; ``PATH.npz``
 holds ``x [N, F]`` and ``y [N]`` (``-1`` unlabelled) and optionally ``y_true [N]`` for
 scoring. Every hyper-parameter not given on the command line keeps its
-:class:`~graphssl.comatch.CoMatchConfig` default.
+:class:`~graphssl.comatch.CoMatchConfig` default. ``--momentum-encoder`` trains the
+reference's ImageNet variant (momentum encoder for the weak and strong1 views, a queue
+of past strong1 samples extending both graphs) with the other settings unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
 
 __all__ = ["register"]
 
@@ -34,6 +35,12 @@ _CONFIG_FLAGS = [
     ("--lr", "lr", float, "SGD learning rate"),
     ("--ema-decay", "ema_decay", float, "decay of the evaluation EMA"),
     ("--proj-dim", "proj_dim", int, "embedding size"),
+    (
+        "--encoder-momentum",
+        "encoder_momentum",
+        float,
+        "momentum m of the momentum encoder",
+    ),
 ]
 
 
@@ -53,6 +60,7 @@ def _number(kind: Callable[[str], Any], low: float) -> Callable[[str], Any]:
 
 
 _positive_int, _non_negative = _number(int, 1), _number(float, 0.0)
+_count = _number(int, 0)
 
 
 @contextlib.contextmanager
@@ -82,134 +90,19 @@ def _config(args: argparse.Namespace) -> Any:
         kw["hard_labels"] = True
     if args.no_da:
         kw["distribution_alignment"] = False
+    if args.momentum_encoder:
+        kw["momentum_encoder"] = True
+    if args.strong_queue_size is not None:
+        kw["strong_queue_size"] = args.strong_queue_size
     try:
         return CoMatchConfig.fixmatch(**kw) if args.fixmatch else CoMatchConfig(**kw)
     except (TypeError, ValueError) as err:
         raise SystemExit(f"error: {err}") from None
 
 
-def _run_digits(
-    args: argparse.Namespace, cfg: Any, dev: torch.device
-) -> tuple[Any, tuple[float, ...], str]:
-    from graphssl.comatch import CoMatch
-    from graphssl.comatch.encoders import DigitsCNN
-    from graphssl.comatch.presets import ImageMLP, comatch_views
-    from graphssl.datasets import hide_labels, load_digits
-
-    x, y_true = load_digits()
-    x = (x / 16.0).reshape(-1, 1, 8, 8)
-    try:
-        y = hide_labels(y_true, per_class=args.labels_per_class, seed=args.seed)
-    except ValueError as err:
-        raise SystemExit(f"error: --labels-per-class: {err}") from None
-    lab = y >= 0
-    weak, s0, s1 = comatch_views("small_image")
-    enc = DigitsCNN if args.encoder == "cnn" else (lambda: ImageMLP(64, 128))
-    m = _trainer(CoMatch, enc, cfg, args, dev, weak, s0, s1)
-    m.fit(x[lab], y[lab], x[~lab], y_unlabeled_true=y_true[~lab], resume=args.resume)
-    acc = tuple(
-        _accuracy(m.predict(x[~lab], ema=e), y_true[~lab]) for e in (True, False)
-    )
-    what = f"digits: {len(y)} images, {int(lab.sum())} labelled; scored on the {int((~lab).sum())} unlabelled"
-    return m, acc, what
-
-
-def _run_nodes(
-    args: argparse.Namespace, cfg: Any, dev: torch.device
-) -> tuple[Any, tuple[float, ...], str]:
-    from graphssl.comatch import CoMatch
-    from graphssl.comatch.encoders import GCNEncoder, NodeMLPEncoder
-    from graphssl.comatch.presets import comatch_views
-    from graphssl.datasets import find_planetoid_root, load_planetoid
-
-    root = args.root or find_planetoid_root()
-    if root is None:
-        raise SystemExit("error: no Planetoid data found; pass --root DIR")
-    data = load_planetoid(root, args.dataset, normalize_features=True)
-    y = torch.where(data.train_mask, data.y, -1)
-    f = data.num_features
-    enc = (
-        (lambda: NodeMLPEncoder(f, (64,)))
-        if args.encoder == "mlp"
-        else (lambda: GCNEncoder(f, 64))
-    )
-    weak, s0, s1 = comatch_views("graph")
-    m = _trainer(CoMatch, enc, cfg, args, dev, weak, s0, s1)
-    m.fit_nodes(data.x, data.edge_index, y, y_true=data.y, resume=args.resume)
-    test, truth = data.test_mask, data.y[data.test_mask]
-    preds = (m.predict(data.x, data.edge_index, ema=e).cpu() for e in (True, False))
-    acc = tuple(_accuracy(p[test], truth) for p in preds)
-    what = f"{data.name}: {data.num_nodes} nodes, {int(data.train_mask.sum())} labelled; scored on the {int(data.test_mask.sum())} test nodes"
-    return m, acc, what
-
-
-def _run_npz(
-    args: argparse.Namespace, cfg: Any, dev: torch.device
-) -> tuple[Any, tuple[float, ...], str]:
-    from graphssl.comatch import CoMatch
-    from graphssl.comatch.encoders import MLPEncoder
-    from graphssl.comatch.presets import comatch_views
-
-    try:
-        z = np.load(args.dataset)
-        x, y = torch.from_numpy(z["x"]).float(), torch.from_numpy(z["y"]).long()
-        y_true = torch.from_numpy(z["y_true"]).long() if "y_true" in z else None
-    except (OSError, KeyError, ValueError) as err:
-        raise SystemExit(
-            f"error: cannot read {args.dataset} (arrays x, y[, y_true]): {err}"
-        ) from None
-    lab = y >= 0
-    if (
-        x.dim() != 2
-        or y.shape != (x.shape[0],)
-        or not bool(lab.any())
-        or bool(lab.all())
-    ):
-        raise SystemExit(
-            f"error: {args.dataset}: need x [N, F] and y [N] with labelled and -1 entries"
-        )
-    weak, s0, s1 = comatch_views("features")
-    m = _trainer(
-        CoMatch,
-        lambda: MLPEncoder(x.shape[1], (128, 128)),
-        cfg,
-        args,
-        dev,
-        weak,
-        s0,
-        s1,
-    )
-    yt = None if y_true is None else y_true[~lab]
-    m.fit(x[lab], y[lab], x[~lab], y_unlabeled_true=yt, resume=args.resume)
-    nan = float("nan")
-    acc = tuple(
-        nan if yt is None else _accuracy(m.predict(x[~lab], ema=e), yt)
-        for e in (True, False)
-    )
-    return m, acc, f"{args.dataset}: {x.shape[0]} samples, {int(lab.sum())} labelled"
-
-
-def _trainer(
-    cls: Any,
-    enc: Any,
-    cfg: Any,
-    args: argparse.Namespace,
-    dev: torch.device,
-    *views: Any,
-) -> Any:
-    return cls(
-        enc, config=cfg, weak=views[0], strong0=views[1], strong1=views[2], seed=args.seed,
-        device=dev, log_every=10, progress=not args.quiet, checkpoint=args.checkpoint,
-    )  # fmt: skip
-
-
-def _accuracy(pred: Tensor, truth: Tensor) -> float:
-    known = truth >= 0
-    return float((pred.cpu()[known] == truth[known]).double().mean())
-
-
 def _cmd_comatch(args: argparse.Namespace) -> int:
     from graphssl.cli import resolve_device
+    from graphssl.comatch._cli_runs import run_digits, run_nodes, run_npz
 
     if args.seed < 0:
         raise SystemExit(f"error: --seed must be >= 0, got {args.seed}")
@@ -222,15 +115,17 @@ def _cmd_comatch(args: argparse.Namespace) -> int:
         if args.fixmatch
         else "CoMatch"
     )
-    run = {"digits": _run_digits, "cora": _run_nodes, "citeseer": _run_nodes}.get(
-        args.dataset.lower(), _run_npz
+    if cfg.momentum_encoder:
+        method += f" with a momentum encoder (m {cfg.encoder_momentum:g}) and a strong-view queue of {cfg.strong_queue_rows()} rows"
+    run = {"digits": run_digits, "cora": run_nodes, "citeseer": run_nodes}.get(
+        args.dataset.lower(), run_npz
     )
-    if run is _run_nodes:
+    if run is run_nodes:
         args.dataset = args.dataset.lower()
     allowed = {
-        _run_digits: ("mlp", "cnn"),
-        _run_nodes: ("gcn", "mlp"),
-        _run_npz: ("mlp",),
+        run_digits: ("mlp", "cnn"),
+        run_nodes: ("gcn", "mlp"),
+        run_npz: ("mlp",),
     }
     if args.encoder is not None and args.encoder not in allowed[run]:
         ok = ", ".join(allowed[run])
@@ -302,6 +197,17 @@ def register(
         help="arg-max pseudo-labels in the unlabelled loss",
     )
     p.add_argument("--no-da", action="store_true", help="no distribution alignment")
+    p.add_argument(
+        "--momentum-encoder",
+        action="store_true",
+        help="ImageNet variant: momentum encoder + strong-view queue extending both graphs",
+    )
+    p.add_argument(
+        "--strong-queue-size",
+        type=_count,
+        default=None,
+        help="rows of the strong-view queue, 0 for none (default: the memory size)",
+    )
     for flag, field, kind, text in _CONFIG_FLAGS:
         typ = _non_negative if kind is float else _positive_int
         p.add_argument(

@@ -11,6 +11,8 @@ Regularization*, ICCV 2021 (arXiv 2011.11183), following the reference code
   :func:`graph_contrastive_loss`: the equations;
 * :class:`CoMatchLoss`: one batch's objective with its state;
 * :class:`CoMatchNet`, :class:`ProjectionHead`: encoder + classifier + projection;
+* :class:`MomentumEncoder`, :class:`StrongViewQueue`: the ImageNet variant's
+  momentum copy and queue of past strong-view columns (``momentum_encoder=True``);
 * :class:`CoMatch`: the trainer (images, feature vectors, graph nodes; checkpoints,
   EMA, optional DDP).
 """
@@ -27,6 +29,7 @@ from graphssl.comatch.graphs import (
 )
 from graphssl.comatch.memory import MemoryBank
 from graphssl.comatch.model import CoMatchNet, ProjectionHead
+from graphssl.comatch.momentum import MomentumEncoder, StrongViewQueue
 from graphssl.comatch.smoothing import memory_smoothing
 from graphssl.comatch.trainer import CoMatch
 
@@ -37,7 +40,9 @@ __all__ = [
     "CoMatchNet",
     "CoMatchOutput",
     "MemoryBank",
+    "MomentumEncoder",
     "ProjectionHead",
+    "StrongViewQueue",
     "WindowedAlignment",
     "embedding_graph",
     "graph_contrastive_loss",

@@ -60,6 +60,7 @@ class TrainingParts:
     optimizer: Any
     scheduler: Any
     generator: torch.Generator
+    momentum: nn.Module | None = None  # the ImageNet variant's momentum encoder
 
 
 def save_training(
@@ -75,7 +76,8 @@ def save_training(
 ) -> None:
     """Checkpoint ``parts`` after ``step`` steps, with both RNG states (CPU, CUDA)."""
     cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-    save_state(path, {
+    extra = {} if parts.momentum is None else {"momentum": parts.momentum.state_dict()}
+    save_state(path, extra | {
         "format": _FORMAT, "step": step, "config": config, "seed": seed,
         "n_classes": n_classes, "history": history,
         "model": parts.net.state_dict(), "ema": parts.ema.state_dict(),
@@ -113,6 +115,8 @@ def restore_training(
     parts.optimizer.load_state_dict(st["optimizer"])
     parts.scheduler.load_state_dict(st["scheduler"])
     parts.generator.set_state(st["generator"])
+    if parts.momentum is not None:  # the config check above guarantees the entry
+        parts.momentum.load_state_dict(st["momentum"])
     keys = ("step", "history", "rng", "cuda_rng")
     return dict(
         zip(("step", "hist", "rng", "cuda_rng"), (st[k] for k in keys), strict=True)

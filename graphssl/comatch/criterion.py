@@ -32,6 +32,7 @@ from graphssl.comatch.graphs import (
     _pseudo_label_graph,
 )
 from graphssl.comatch.memory import MemoryBank
+from graphssl.comatch.momentum import StrongViewQueue
 from graphssl.comatch.smoothing import _memory_smoothing
 from graphssl.teacher_student import fixmatch_loss
 
@@ -96,6 +97,13 @@ class CoMatchLoss(nn.Module):
             current process group's (1 without one). The bank holds
             ``config.memory_size(world_size)`` rows.
 
+    With ``config.momentum_encoder`` (the ImageNet variant) the weak-view inputs and
+    ``feats_u_s1`` are expected from the momentum encoder (``feats_u_s1`` gets no
+    gradient), and ``strong_queue`` (a
+    :class:`~graphssl.comatch.momentum.StrongViewQueue` of
+    ``config.strong_queue_rows(world_size)`` rows, ``None`` when that is 0 or
+    :math:`\lambda_c = 0`) appends past strong1 columns to both graphs.
+
     Shapes:
         - **logits_x** ``[B, C]``, **y_x** ``[B]``, **logits_u_w**,
           **logits_u_s0** ``[μB, C]``; **feats_x** ``[B, D]``, **feats_u_w**,
@@ -121,6 +129,10 @@ class CoMatchLoss(nn.Module):
         self.alignment = WindowedAlignment(num_classes, cfg.da_window)
         self.bank = MemoryBank(cfg.memory_size(w), cfg.proj_dim, num_classes)
         self.num_classes = self.bank.num_classes
+        k = cfg.strong_queue_rows(w) if cfg.lambda_c > 0 else 0
+        self.strong_queue: StrongViewQueue | None = (
+            StrongViewQueue(k, cfg.proj_dim, num_classes) if k else None
+        )
 
     def _check(
         self,
@@ -173,14 +185,19 @@ class CoMatchLoss(nn.Module):
             raise param_error(
                 "feats_u_s1", _OWNER, "given when lambda_c > 0", None, TypeError
             )
-        rows = b + bu
+        rows, rows_u = b + bu, bu
         if world_size > 1:
-            rows = int(
-                gather_nograd(torch.tensor([rows], device=logits_x.device)).sum()
-            )
+            counts = torch.tensor([[rows, rows_u]], device=logits_x.device)
+            rows, rows_u = (int(n) for n in gather_nograd(counts).sum(dim=0))
         if self.config.alpha < 1 and rows > self.bank.size:
             allowed = f"at most the memory size {self.bank.size} rows per global batch"
             raise param_error("logits_u_w", _OWNER, allowed, f"{rows} rows")
+        sq = self.strong_queue
+        if sq is not None and rows_u > sq.size:
+            allowed = (
+                f"at most the strong-view queue size {sq.size} rows per global batch"
+            )
+            raise param_error("logits_u_w", _OWNER, allowed, f"{rows_u} rows")
 
     def forward(
         self,
@@ -226,15 +243,22 @@ class CoMatchLoss(nn.Module):
         loss_u = fixmatch_loss(logits_u_s0, targets, mask)
         loss_c, graph_q = logits_u_s0.new_zeros(()), None
         if cfg.lambda_c > 0 and feats_u_s0 is not None and feats_u_s1 is not None:
+            sq = self.strong_queue
+            if cfg.momentum_encoder:  # the momentum encoder's strong1: no gradient
+                s1 = gather(feats_u_s1)
+            else:
+                s1 = gather_with_grad(feats_u_s1) if ws > 1 else feats_u_s1
             with torch.no_grad():
                 q_all, offset = gather(q), 0
                 if ws > 1:  # this process's rows start after those of lower ranks
                     sizes = gather_nograd(torch.tensor([q.shape[0]], device=q.device))
                     offset = int(sizes[:rank].sum())
-                graph_q = _pseudo_label_graph(q, q_all, cfg.contrast_th, offset)
-            s1 = gather_with_grad(feats_u_s1) if ws > 1 else feats_u_s1
-            graph_s = _embedding_graph(feats_u_s0, s1, cfg.temperature)
+                cols_z, cols_q = (s1, q_all) if sq is None else sq.extend(s1, q_all)
+                graph_q = _pseudo_label_graph(q, cols_q, cfg.contrast_th, offset)
+            graph_s = _embedding_graph(feats_u_s0, cols_z, cfg.temperature)
             loss_c = _graph_contrastive_loss(graph_q, graph_s)
+            if sq is not None:  # after both graphs: no sample meets itself twice
+                sq.push_(s1, q_all)
         loss = loss_x
         for weight, term in ((cfg.lambda_u, loss_u), (cfg.lambda_c, loss_c)):
             if (

@@ -4,7 +4,8 @@ Both graphs are small dense ``[B, M]`` row-stochastic matrices: rows are this
 process's unlabelled samples, columns the global batch (all processes, see
 :mod:`graphssl.comatch.distributed`); extra columns can be appended, which is how the
 reference's ImageNet variant extends both graphs with a queue of past strong-view
-samples (that queue and its momentum encoder are not part of :class:`CoMatch`). Row :math:`b` is a distribution over targets, i.e. the weights of the edges
+samples (:mod:`graphssl.comatch.momentum`). Row :math:`b` is a distribution over
+targets, i.e. the weights of the edges
 :math:`b \to j` in the convention of :class:`graphssl.Graph` (``A[i, j]`` is the
 weight of edge ``i -> j``); ``graphssl.as_graph(Q)`` turns a square one into COO form.
 Dense is right here: :math:`B` is a mini-batch (hundreds), and the reference builds

@@ -2,7 +2,9 @@ r"""Where a CoMatch step gets its views: independent samples or nodes of one gra
 
 A source maps labelled indices ``il [B]`` and unlabelled indices ``iu [μB]`` to the
 network outputs of the four views, stacked in the reference's order
-``[labelled weak | unlabelled weak | strong0 | strong1]``. A view is any callable
+``[labelled weak | unlabelled weak | strong0 | strong1]``; ``forward_momentum``
+gives the same layout for the ImageNet variant, whose momentum encoder computes the
+weak and strong1 rows (and the labelled embeddings). A view is any callable
 ``view(data, generator=g)``; ``None`` is the identity. Every random draw comes from
 the one generator ``g``, in a fixed order, so a seeded run is reproducible.
 """
@@ -65,6 +67,23 @@ class SampleSource:
         out: tuple[Tensor, Tensor] = net(torch.cat(views))
         return out
 
+    def forward_momentum(
+        self, net: nn.Module, momentum: nn.Module, il: Tensor, iu: Tensor,
+        gen: torch.Generator, strong1: bool,
+    ) -> tuple[Tensor, Tensor]:  # fmt: skip
+        """:meth:`forward` of the ImageNet variant: ``net`` runs on the labelled weak
+        and strong0 views (one batch), ``momentum`` on the labelled weak, unlabelled
+        weak and strong1 views (another); the views are drawn as in :meth:`forward`."""
+        xu = self.x_u[iu]
+        lw = _apply(self.weak, self.x_l[il], gen)
+        views_m = [lw, _apply(self.weak, xu, gen)]
+        s0 = _apply(self.strong0, xu, gen)
+        if strong1:
+            views_m.append(_apply(self.strong1, xu, gen))
+        b = lw.shape[0]
+        lo, zo = net(torch.cat([lw, s0]))
+        return _interleave(lo[:b], lo[b:], zo[b:], momentum(torch.cat(views_m)), b)
+
     def inputs(self, x: Tensor) -> tuple[Tensor, ...]:
         """Network inputs for prediction on ``x``."""
         return (x,)
@@ -108,6 +127,45 @@ class NodeSource:
             logits.append(ls1[nu])
             feats.append(zs1[nu])
         return torch.cat(logits), torch.cat(feats)
+
+    def forward_momentum(
+        self, net: nn.Module, momentum: nn.Module, il: Tensor, iu: Tensor,
+        gen: torch.Generator, strong1: bool,
+    ) -> tuple[Tensor, Tensor]:  # fmt: skip
+        """:meth:`forward` of the ImageNet variant: ``net`` runs on the weak and
+        strong0 graphs, ``momentum`` on the weak and strong1 graphs (four passes)."""
+        g = (self.x, self.edge_index)
+        nl, nu = self.nodes_l[il], self.nodes_u[iu]
+        weak = _apply(self.weak, g, gen)
+        lw, _ = net(*weak)
+        ls0, zs0 = net(*_apply(self.strong0, g, gen))
+        mlw, mzw = momentum(*weak)
+        logits_m, feats_m = [mlw[nl], mlw[nu]], [mzw[nl], mzw[nu]]
+        if strong1:
+            ls1, zs1 = momentum(*_apply(self.strong1, g, gen))
+            logits_m.append(ls1[nu])
+            feats_m.append(zs1[nu])
+        mom = (torch.cat(logits_m), torch.cat(feats_m))
+        return _interleave(lw[nl], ls0[nu], zs0[nu], mom, nl.numel())
+
+
+def _interleave(
+    logits_x: Tensor, logits_s0: Tensor, feats_s0: Tensor,
+    momentum: tuple[Tensor, Tensor], b: int,
+) -> tuple[Tensor, Tensor]:  # fmt: skip
+    r"""Stack the rows in :meth:`SampleSource.forward`'s layout
+    ``[labelled weak | unlabelled weak | strong0 | strong1]``.
+
+    The trained network gives the labelled logits (for :math:`\mathcal{L}_x`) and
+    the strong0 rows; ``momentum`` (logits, embeddings) of
+    ``[labelled weak | unlabelled weak | strong1]`` gives everything else, so the
+    bank receives the momentum encoder's embeddings of the labelled rows too.
+    """
+    lm, zm = momentum
+    bu = logits_s0.shape[0]
+    logits = torch.cat([logits_x, lm[b : b + bu], logits_s0, lm[b + bu :]])
+    feats = torch.cat([zm[:b], zm[b : b + bu], feats_s0, zm[b + bu :]])
+    return logits, feats
 
 
 def node_source(

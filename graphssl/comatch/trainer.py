@@ -3,11 +3,8 @@ r"""The :class:`CoMatch` trainer: views, SGD with the cosine schedule, EMA, chec
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import sys
-import time
-from typing import Any, cast
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -18,11 +15,13 @@ from graphssl._validation import (
     check_int,
     param_error,
 )
-from graphssl.comatch.checkpoint import TrainingParts, restore_training, save_training
+from graphssl.comatch._steps import run_steps
+from graphssl.comatch.checkpoint import TrainingParts, restore_training
 from graphssl.comatch.config import CoMatchConfig
-from graphssl.comatch.criterion import CoMatchLoss, CoMatchOutput
+from graphssl.comatch.criterion import CoMatchLoss
 from graphssl.comatch.distributed import world
 from graphssl.comatch.model import CoMatchNet
+from graphssl.comatch.momentum import MomentumEncoder
 from graphssl.comatch.sources import NodeSource, SampleSource, View, node_source
 from graphssl.teacher_student import EMATeacher
 
@@ -39,7 +38,12 @@ class CoMatch(_SSLTrainer):
     :class:`~graphssl.comatch.criterion.CoMatchLoss` with SGD (Nesterov, weight decay
     on weight matrices only) under :math:`\eta\cos(7\pi k / 16K)` and updates an EMA
     copy used for prediction. FixMatch is the same path with
-    ``CoMatchConfig.fixmatch()``. All hyper-parameters live in ``config``.
+    ``CoMatchConfig.fixmatch()``. With ``config.momentum_encoder`` (the reference's
+    ImageNet variant, e.g. ``CoMatchConfig.imagenet()``) a
+    :class:`~graphssl.comatch.MomentumEncoder` runs the weak and strong1 views and a
+    :class:`~graphssl.comatch.StrongViewQueue` extends both graphs; the trained
+    network then runs only the labelled weak and strong0 views. All
+    hyper-parameters live in ``config``.
 
     Args:
         encoder (nn.Module or callable): features ``[n, F]`` from a batch (or from
@@ -62,7 +66,8 @@ class CoMatch(_SSLTrainer):
 
     Attributes:
         model_ (CoMatchNet), ema_ (EMATeacher), criterion_ (CoMatchLoss: alignment
-        window and memory bank), n_classes_, feature_dim_, n_steps_ (steps done),
+        window, memory bank, strong-view queue), momentum_encoder_
+        (MomentumEncoder or ``None``), n_classes_, feature_dim_, n_steps_ (steps done),
         history_ (dict of lists per logged step: ``step``, ``lr``, ``loss``,
         ``loss_x``, ``loss_u``, ``loss_c``, ``mask_ratio``, ``edges``,
         ``seconds_per_step`` (wall time since the previous entry, per step) and, with true
@@ -223,9 +228,12 @@ class CoMatch(_SSLTrainer):
         net = self._build(probe, c, dev, dtype)
         crit = CoMatchLoss(c, self.config, ws).to(dev, dtype)
         ema = EMATeacher(net, self.config.ema_decay)
+        mom = None
+        if self.config.momentum_encoder:  # the ImageNet variant
+            mom = MomentumEncoder(net, self.config.encoder_momentum)
         opt, sched = self._optimizer(list(net.parameters()))
         gen = torch.Generator().manual_seed(self.seed + 1_000_003 * rank)
-        parts = TrainingParts(net, ema, crit, opt, sched, gen)
+        parts = TrainingParts(net, ema, crit, opt, sched, gen, mom)
         state: dict[str, Any] = {"hist": {}, "step": 0, "rng": None}
         if resume and self.checkpoint is not None and os.path.exists(self.checkpoint):
             state = restore_training(self.checkpoint, parts, **self._identity(c))
@@ -233,6 +241,7 @@ class CoMatch(_SSLTrainer):
         if self.distributed and ws > 1:  # gradients averaged over processes by DDP
             fwd = nn.parallel.DistributedDataParallel(net)
         self.model_, self.ema_, self.criterion_ = net, ema, crit
+        self.momentum_encoder_ = mom
         self.n_classes_, self.feature_dim_ = c, net.classifier.in_features
         hist: dict[str, list[float]] = state["hist"]
         start = int(state["step"])
@@ -254,87 +263,7 @@ class CoMatch(_SSLTrainer):
         y_ut: Tensor | None, hist: dict[str, list[float]], start: int, stop: int,
         dev: torch.device,
     ) -> None:  # fmt: skip
-        from tqdm import tqdm
-
-        net, opt, sched, gen = (
-            parts.net,
-            parts.optimizer,
-            parts.scheduler,
-            parts.generator,
-        )
-        ema, crit = cast(EMATeacher, parts.ema), cast(CoMatchLoss, parts.criterion)
-        b, bu = self.batch_size, self.mu * self.batch_size
-        need_s1 = self.config.lambda_c > 0  # strong1 feeds only the graph loss
-        sizes = [b, bu, bu, bu] if need_s1 else [b, bu, bu]
-        bar = tqdm(
-            total=self.steps,
-            initial=start,
-            desc="CoMatch",
-            disable=not self.progress,
-            file=sys.stderr,
-        )
-        clock, last = time.perf_counter(), start - 1
-        for k in range(start, stop):
-            il = self._batch(gen, src.n_labeled, b, dev)
-            iu = self._batch(gen, src.n_unlabeled, bu, dev)
-            net.train()
-            logits, feats = src.forward(fwd, il, iu, gen, need_s1)
-            lg, ft = torch.split(logits, sizes), torch.split(feats, sizes)
-            s1 = ft[3] if need_s1 else None
-            out = crit(lg[0], y_l[il], lg[1], lg[2], ft[0], ft[1], ft[2], s1)
-            if not bool(torch.isfinite(out.loss)):
-                raise FloatingPointError(
-                    f"CoMatch: the loss became {float(out.loss)} at step {k}; the learning "
-                    "rate may be too high for this model."
-                )
-            opt.zero_grad(set_to_none=True)
-            out.loss.backward()
-            lr = opt.param_groups[0]["lr"]
-            opt.step()
-            sched.step()
-            ema.update(net)
-            bar.update()
-            if k % self.log_every == 0 or k == stop - 1:
-                now = time.perf_counter()
-                hist.setdefault("seconds_per_step", []).append(
-                    (now - clock) / (k - last)
-                )
-                self._record(hist, k, lr, out, None if y_ut is None else y_ut[iu])
-                clock, last = time.perf_counter(), k
-                bar.set_postfix(
-                    loss=f"{hist['loss'][-1]:.3f}", mask=f"{hist['mask_ratio'][-1]:.2f}"
-                )
-            due = (k + 1) % self.checkpoint_every == 0 or k + 1 == stop
-            if self.checkpoint is not None and due and world()[0] == 0:
-                save_training(  # rank 0 only: every rank holds the same state
-                    self.checkpoint, parts, step=k + 1, history=hist, device=dev,
-                    **self._identity(crit.num_classes),
-                )  # fmt: skip
-        bar.close()
-
-    def _record(
-        self,
-        hist: dict[str, list[float]],
-        k: int,
-        lr: float,
-        out: CoMatchOutput,
-        truth: Tensor | None,
-    ) -> None:
-        extra: dict[str, float] = {}
-        if truth is not None:
-            known = (truth >= 0).to(out.mask)
-            hit = (out.probs.argmax(1) == truth).to(out.mask) * known
-            n_conf = float((out.mask * known).sum())
-            extra["pseudo_acc"] = (
-                float((hit * out.mask).sum()) / n_conf if n_conf else math.nan
-            )
-            n_known = float(known.sum())
-            extra["teacher_acc"] = float(hit.sum()) / n_known if n_known else math.nan
-        self._log(
-            hist, step=k, lr=lr, loss=float(out.loss.detach()), loss_x=float(out.loss_x.detach()),
-            loss_u=float(out.loss_u.detach()), loss_c=float(out.loss_c.detach()),
-            mask_ratio=float(out.mask.mean()), edges=out.edges, **extra,
-        )  # fmt: skip
+        run_steps(self, src, fwd, parts, y_l, y_ut, hist, start, stop, dev)
 
     def _identity(self, n_classes: int) -> dict[str, Any]:
         # What a checkpoint must agree on to be resumed by this trainer.

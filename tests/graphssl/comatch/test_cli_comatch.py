@@ -58,3 +58,16 @@ def test_cora_runs(capsys: pytest.CaptureFixture[str]) -> None:
             "--quiet", "--device", "cpu"]  # fmt: skip
     assert main(argv) == 0
     assert "CoMatch on Cora: 2708 nodes, 140 labelled" in capsys.readouterr().out
+
+
+def test_momentum_encoder_variant(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["comatch", "digits", "--steps", "3", "--batch-size", "4", "--mu", "2",
+            "--quiet", "--device", "cpu", "--momentum-encoder",
+            "--encoder-momentum", "0.9", "--strong-queue-size", "20"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "momentum encoder (m 0.9) and a strong-view queue of 20 rows" in out
+    with pytest.raises(SystemExit, match="None unless momentum_encoder is True"):
+        main(["comatch", "digits", "--strong-queue-size", "20", "--quiet"])
+    with pytest.raises(SystemExit, match=r"'strong_queue_size' parameter.*= 8 rows"):
+        main([*argv[:-1], "7"])  # below one unlabelled batch of 2 * 4 rows

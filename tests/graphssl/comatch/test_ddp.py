@@ -4,7 +4,8 @@ independent samples (one forward per step) and graph nodes (one forward per view
 Each rank draws its half of a global batch fixed per step; the single process draws the
 whole batch, rank 0's rows first (the order all-gathers use). After a few steps the
 weights, the EMA weights, the memory bank (embeddings, probabilities, pointer) and the
-alignment window must agree. The views are deterministic, so that both runs see the
+alignment window must agree (and, for the ImageNet variant, the momentum encoder
+and the strong-view queue). The views are deterministic, so that both runs see the
 same inputs, and the settings make every term active: the bank fills after two steps
 (memory smoothing runs from step 3), and the thresholds cut part of the confidence mask
 and of the pseudo-label graph.
@@ -73,10 +74,15 @@ def _encoder() -> MLPEncoder:
     return MLPEncoder(5, hidden=(8,))  # built by the trainer under its seed
 
 
-def _train(batch_size: int, distributed: bool) -> CoMatch:
+# The ImageNet variant: the momentum encoder runs on each rank's rows; the queue takes
+# the all-gathered strong1 rows (8 per global step into 12: it wraps).
+MOMENTUM = dict(momentum_encoder=True, encoder_momentum=0.8, strong_queue_size=12)
+
+
+def _train(batch_size: int, distributed: bool, **changes: Any) -> CoMatch:
     model = FixedBatches(
         _encoder,
-        config=CFG.replace(batch_size=batch_size),
+        config=CFG.replace(batch_size=batch_size, **changes),
         weak=_view(0.05),
         strong0=_view(0.3),
         strong1=_view(-0.3),
@@ -124,6 +130,9 @@ def _state(model: CoMatch) -> dict[str, torch.Tensor]:
     out = {f"model.{k}": v for k, v in model.model_.state_dict().items()}
     out |= {f"ema.{k}": v for k, v in model.ema_.state_dict().items()}
     out |= {f"crit.{k}": v for k, v in model.criterion_.state_dict().items()}
+    if model.momentum_encoder_ is not None:
+        mom = model.momentum_encoder_.state_dict()
+        out |= {f"momentum.{k}": v for k, v in mom.items()}
     return {k: v.detach().clone() for k, v in out.items()}
 
 
@@ -132,6 +141,8 @@ def _worker(rank: int, world_size: int, out_dir: str) -> None:
     torch.save(_state(model), Path(out_dir) / f"rank{rank}.pt")
     nodes = _train_nodes(PER_RANK_B, distributed=True)
     torch.save(_state(nodes), Path(out_dir) / f"nodes{rank}.pt")
+    mom = _train(PER_RANK_B, distributed=True, **MOMENTUM)
+    torch.save(_state(mom), Path(out_dir) / f"momentum{rank}.pt")
 
 
 def test_ddp_matches_single_process(tmp_path: Path) -> None:
@@ -144,8 +155,12 @@ def test_ddp_matches_single_process(tmp_path: Path) -> None:
     want = _state(single)
     assert bool(want["crit.bank.probs"].abs().sum() > 0)
     want_nodes = _state(_train_nodes(2 * PER_RANK_B, distributed=False))
+    want_mom = _state(_train(2 * PER_RANK_B, distributed=False, **MOMENTUM))
+    assert int(want_mom["crit.strong_queue.ptr"]) == (STEPS * 8) % 12
+    assert "momentum.module.classifier.weight" in want_mom
     for rank in range(2):
-        for prefix, ref in (("rank", want), ("nodes", want_nodes)):
+        refs = (("rank", want), ("nodes", want_nodes), ("momentum", want_mom))
+        for prefix, ref in refs:
             got = torch.load(tmp_path / f"{prefix}{rank}.pt")
             assert got.keys() == ref.keys()
             for key, value in ref.items():

@@ -31,27 +31,49 @@ CFG = CoMatchConfig(batch_size=4, mu=2, steps=12, proj_dim=8, queue_batch=2,
                     threshold=0.6, lr=0.05)  # fmt: skip
 
 
-def _trainer(**kw: Any) -> CoMatch:
+def _trainer(config: CoMatchConfig = CFG, **kw: Any) -> CoMatch:
     weak, strong = GaussianNoise(0.05), GaussianNoise(0.2)
     return CoMatch(
-        _mlp, config=CFG, weak=weak, strong0=strong, strong1=strong, seed=3, **kw
+        _mlp, config=config, weak=weak, strong0=strong, strong1=strong, seed=3, **kw
     )
 
 
-def test_resume_equals_uninterrupted_bitwise(tmp_path: Path, one_thread: None) -> None:
+# The ImageNet variant: momentum encoder, and a queue of 10 rows taking 8 per step,
+# so that it wraps at a different row every step.
+MOMENTUM = CFG.replace(
+    momentum_encoder=True, encoder_momentum=0.9, strong_queue_size=10
+)
+
+
+@pytest.mark.parametrize("cfg", [CFG, MOMENTUM], ids=["cifar", "imagenet"])
+def test_resume_equals_uninterrupted_bitwise(
+    cfg: CoMatchConfig, tmp_path: Path, one_thread: None
+) -> None:
     x, y = _blobs()
     lab = torch.arange(60) < 6
     args = (x[lab], y[lab], x[~lab])
-    full = _trainer().fit(*args, y_unlabeled_true=y[~lab])
+    full = _trainer(cfg).fit(*args, y_unlabeled_true=y[~lab])
     ckpt = tmp_path / "run.pt"
-    part = _trainer(checkpoint=ckpt, checkpoint_every=5)
+    part = _trainer(cfg, checkpoint=ckpt, checkpoint_every=5)
     part.fit(
         *args, y_unlabeled_true=y[~lab], max_steps=7
     )  # bank full, DA window in use
     assert part.n_steps_ == 7 and ckpt.exists()
-    resumed = _trainer(checkpoint=ckpt).fit(
+    resumed = _trainer(cfg, checkpoint=ckpt).fit(
         *args, y_unlabeled_true=y[~lab], resume=True
     )
+    if cfg.momentum_encoder:  # the momentum copy and the queue resume exactly too
+        assert (
+            full.momentum_encoder_ is not None and resumed.momentum_encoder_ is not None
+        )
+        for a, b in zip(full.momentum_encoder_.state_dict().values(),
+                        resumed.momentum_encoder_.state_dict().values(), strict=True):  # fmt: skip
+            assert torch.equal(a, b)
+        sq = resumed.criterion_.strong_queue
+        assert sq is not None and int(sq.ptr) == (12 * 8) % 10 and sq.is_full
+        assert int(resumed.momentum_encoder_.num_updates) == 12
+    else:
+        assert full.momentum_encoder_ is None and full.criterion_.strong_queue is None
     assert resumed.n_steps_ == 12
     for a, b in zip(
         full.model_.state_dict().values(),
