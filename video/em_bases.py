@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["basis_assignment", "em_bases", "l2_normalize"]
+__all__ = ["assign", "basis_assignment", "em_bases", "inverse_norm", "l2_normalize"]
 
 
 def l2_normalize(x: Tensor, eps: float = 1e-9) -> Tensor:
@@ -20,6 +20,17 @@ def l2_normalize(x: Tensor, eps: float = 1e-9) -> Tensor:
     # (and a cheaper backward) on the [B, T, D] activations
     inv = 1.0 / (torch.linalg.vector_norm(x, dim=-1, keepdim=True) + eps)
     out: Tensor = x * inv
+    return out
+
+
+def inverse_norm(x: Tensor, eps: float = 1e-9) -> Tensor:
+    r"""``1 / (norm(x_t) + eps)`` over the last axis, ``[..., T, D]`` → ``[..., T]``.
+
+    Cosines with snippet features are computed as :math:`(x_t \cdot c)/\lVert x_t \rVert`:
+    the division happens on the small projected tensor, so the full-size normalised
+    copy of ``x`` (and its backward pass) is never formed.
+    """
+    out: Tensor = 1.0 / (torch.linalg.vector_norm(x, dim=-1) + eps)
     return out
 
 
@@ -53,27 +64,34 @@ def basis_assignment(
         tuple: :math:`Z` ``[B, K, T]`` (columns sum to 1 over valid bases) and
         :math:`\hat Z` ``[B, K, T]`` (rows sum to 1 over valid snippets).
     """
-    return _assign(l2_normalize(x), mu, scale, mask, basis_mask)
+    mask_f = None if mask is None else mask.to(x.dtype)
+    return assign(x, inverse_norm(x), mu, scale, mask_f, basis_mask)
 
 
-def _assign(
-    xn: Tensor,
+def assign(
+    x: Tensor,
+    inv_norm: Tensor,
     mu: Tensor,
     scale: float,
-    mask: Tensor | None,
+    mask_f: Tensor | None,
     basis_mask: Tensor | None,
 ) -> tuple[Tensor, Tensor]:
-    """:func:`basis_assignment` for already L2-normalised snippet features ``xn``."""
-    logits = torch.bmm(l2_normalize(mu), xn.transpose(1, 2)) * scale
+    """:func:`basis_assignment` with precomputed ``inv_norm [B, T]`` of ``x``.
+
+    ``mask_f [B, T]`` is the snippet mask as floats. Internal fast path of the
+    model (one norm of ``x`` serves EM, both walks and the main branch).
+    """
+    logits = torch.bmm(l2_normalize(mu), x.transpose(1, 2))
+    logits = logits * (inv_norm * scale)[:, None, :]
     if basis_mask is not None:
         # a finite fill (not -inf) keeps softmax and its gradient NaN-free when a
         # video has no valid basis at all; the multiplication below zeroes them
-        logits = logits.masked_fill(~basis_mask[:, :, None], torch.finfo(xn.dtype).min)
+        logits = logits.masked_fill(~basis_mask[:, :, None], torch.finfo(x.dtype).min)
     z = F.softmax(logits, dim=1)
     if basis_mask is not None:
         z = z * basis_mask[:, :, None].to(z.dtype)
-    if mask is not None:
-        z = z * mask[:, None, :].to(z.dtype)
+    if mask_f is not None:
+        z = z * mask_f[:, None, :]
     z_hat = z / z.sum(dim=-1, keepdim=True).clamp_min(1e-9)
     return z, z_hat
 
@@ -85,6 +103,7 @@ def em_bases(
     num_iter: int = 2,
     scale: float = 5.0,
     mask: Tensor | None = None,
+    inv_norm: Tensor | None = None,
 ) -> Tensor:
     r"""Summarise each video into :math:`K` bases by EM (attention clustering).
 
@@ -105,6 +124,7 @@ def em_bases(
         num_iter (int): EM iterations. (default: ``2``)
         scale (float): cosine temperature :math:`s`. (default: ``5.0``)
         mask (Tensor, optional): ``[B, T]`` bool, real snippets.
+        inv_norm (Tensor, optional): precomputed :func:`inverse_norm` of ``x``.
 
     Returns:
         Tensor: the video's bases ``[B, K, D]`` (``[K, D]`` for an unbatched ``x``).
@@ -113,8 +133,12 @@ def em_bases(
     xb = x[None] if single else x
     mu = mu0.expand(xb.shape[0], *mu0.shape[-2:]) if mu0.dim() == 2 else mu0
     mb = mask[None] if (single and mask is not None) else mask
-    xn = l2_normalize(xb)  # once: only the bases move between iterations
+    mask_f = None if mb is None else mb.to(xb.dtype)
+    if inv_norm is None:
+        inv_norm = inverse_norm(xb)  # once: only the bases move between iterations
+    elif single:
+        inv_norm = inv_norm[None]
     for _ in range(num_iter):
-        _, z_hat = _assign(xn, mu, scale, mb, None)
+        _, z_hat = assign(xb, inv_norm, mu, scale, mask_f, None)
         mu = torch.bmm(z_hat, xb)
     return mu[0] if single else mu

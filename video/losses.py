@@ -114,12 +114,13 @@ def attention_loss(
     lengths = mask.sum(dim=1)
     k = torch.clamp(torch.div(lengths, ratio, rounding_mode="floor"), min=1)
     ranks = torch.arange(att.shape[1], device=att.device)[None, :]
-    take = (ranks < k[:, None]).to(att.dtype)
-    high = torch.sort(att.masked_fill(~mask, -torch.inf), dim=1, descending=True).values
-    low = torch.sort(att.masked_fill(~mask, torch.inf), dim=1).values
-    # ranks >= k are zeroed (and the ±inf of padding never lands in ranks < k)
-    mean_high = (torch.where(take > 0, high, 0.0)).sum(1) / k
-    mean_low = (torch.where(take > 0, low, 0.0)).sum(1) / k
+    take = ranks < k[:, None]
+    # one ascending sort with padding last: the lowest k real values lead, the
+    # highest k end at position length - 1
+    asc = torch.sort(att.masked_fill(~mask, torch.inf), dim=1).values
+    top = ((lengths - k.long())[:, None] + ranks).clamp(max=att.shape[1] - 1)
+    mean_low = torch.where(take, asc, 0.0).sum(1) / k
+    mean_high = torch.where(take, asc.gather(1, top), 0.0).sum(1) / k
     return (mean_low - mean_high).mean()
 
 
@@ -138,8 +139,10 @@ def snippet_pseudo_label_loss(
     with :math:`s` = ``cas``, :math:`\tilde s` = ``target_cas`` (no gradient) and
     temperature :math:`\tau`; ``[B, T, C+1]``, padded snippets ignored.
     """
-    p = F.softmax(target_cas.detach() / temperature, dim=-1)
-    per = -(p * F.log_softmax(cas / temperature, dim=-1)).sum(dim=-1)
+    # channels-first: a softmax over a short last axis is slow on CPU, and the
+    # model's CAS is a transposed view of [B, C+1, T] data
+    p = F.softmax(target_cas.detach().transpose(1, 2) / temperature, dim=1)
+    per = -(p * F.log_softmax(cas.transpose(1, 2) / temperature, dim=1)).sum(dim=1)
     if mask is None:
         return per.mean()
     m = mask.to(per.dtype)

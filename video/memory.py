@@ -99,16 +99,21 @@ class SnippetMemory(nn.Module):
                 list(scores.shape),
             )
         pos = self._check_labels(labels, mu.shape[0], owner)
-        mu = mu.detach().to(self.features.dtype)
-        for c in torch.nonzero(pos.any(dim=0)).flatten().tolist():
-            sel = pos[:, c]
-            cand_f = torch.cat([self.features[c], mu[sel].reshape(-1, self.dim)])
-            cand_s = torch.cat(
-                [self.scores[c], scores[sel][..., c].reshape(-1).to(self.scores.dtype)]
-            )
-            top = torch.topk(cand_s, self.slots).indices
-            self.features[c] = cand_f[top]
-            self.scores[c] = cand_s[top]
+        b, k, d = mu.shape
+        c, n = self.num_classes, self.slots
+        # all classes at once: candidates = stored slots + every basis of the batch,
+        # scored -inf for classes the video does not have; one top-k per class
+        new_s = scores.detach()[..., :c].to(self.scores.dtype)  # [B, K, C]
+        new_s = new_s.masked_fill(~pos[:, None, :], -torch.inf)
+        cand_s = torch.cat([self.scores, new_s.permute(2, 0, 1).reshape(c, b * k)], 1)
+        top_s, top = torch.topk(cand_s, n, dim=1)  # [C, S], sorted
+        flat = mu.detach().to(self.features.dtype).reshape(b * k, d)
+        cand_f = torch.cat([self.features, flat.expand(c, b * k, d)], dim=1)
+        top_f = torch.gather(cand_f, 1, top[..., None].expand(c, n, d))
+        top_f = torch.where(torch.isfinite(top_s)[..., None], top_f, 0.0)  # empty
+        touched = pos.any(dim=0)  # classes of no video keep everything (even ties)
+        self.scores.copy_(torch.where(touched[:, None], top_s, self.scores))
+        self.features.copy_(torch.where(touched[:, None, None], top_f, self.features))
 
     def read(self, labels: Tensor) -> tuple[Tensor, Tensor]:
         r"""The stored snippets of each video's ground-truth classes.

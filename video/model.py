@@ -11,6 +11,10 @@ branches share one :class:`PredictionModule`:
   snippets of the video's ground-truth classes stored in :class:`SnippetMemory`.
 
 Batches are zero-padded ``[B, T, D]`` with ``mask [B, T]`` (``True`` = real snippet).
+The forward pass computes the three branches together (:mod:`video._fused`: shared
+products with :math:`x`, propagated features in factored form); it equals the plain
+composition of :func:`~video.em_bases.em_bases`, :func:`~video.random_walk.random_walk`
+and :class:`PredictionModule`.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from graphssl._validation import check_in, check_int, check_real
+from video._dropout import masked_dropout
+from video._fused import fused_branches
 from video.batching import check_video_batch
-from video.em_bases import em_bases, l2_normalize
+from video.em_bases import inverse_norm, l2_normalize
 from video.memory import SnippetMemory
-from video.random_walk import random_walk
+from video.random_walk import walk_prepared
 
 __all__ = ["VARIANTS", "BranchOutput", "PredictionModule", "RSKPModel", "RSKPOutput"]
 
@@ -60,6 +66,10 @@ class RSKPOutput:
         intra: the intra-video propagated branch (``None`` for variant ``'main'``).
         x: embedded features ``[B, T, D]``; mask ``[B, T]``.
         mu: EM bases ``[B, K, D]``; mu_probs ``[B, K, C+1]`` their class softmax.
+        inv_norm: ``[B, T]`` inverse norms of ``x``; mask_f: ``mask`` as floats
+            (kept for :meth:`RSKPModel.inter_branch`).
+        inter: the inter-video branch when labels were passed to
+            :meth:`RSKPModel.forward_checked`; has_memory ``[B]`` its valid videos.
     """
 
     main: BranchOutput
@@ -68,6 +78,10 @@ class RSKPOutput:
     mask: Tensor
     mu: Tensor
     mu_probs: Tensor
+    inv_norm: Tensor
+    mask_f: Tensor
+    inter: BranchOutput | None = None
+    has_memory: Tensor | None = None
 
 
 class PredictionModule(nn.Module):
@@ -97,23 +111,55 @@ class PredictionModule(nn.Module):
         self.class_centres = nn.Parameter(centres)
         self.fg_centre = nn.Parameter(-centres[-1:].clone())
 
-    def forward(self, x: Tensor, mask: Tensor) -> BranchOutput:
-        """``x [B, T, D]``, ``mask [B, T]`` bool → :class:`BranchOutput`."""
-        m = mask.to(x.dtype)[..., None]
-        cn = l2_normalize(self.class_centres)
-        # one [T, D] x [D, C+2] product for the C+1 class scores and the foreground
-        # score, and one pooling product for the C+1 class-wise and the class-agnostic
-        # attention (the same maths as separate einsums, a fraction of the passes)
-        centres = torch.cat([cn, l2_normalize(self.fg_centre)])
-        scores = torch.matmul(l2_normalize(x), centres.T) * self.scale * m
-        att_all = torch.sigmoid(scores) * m  # [B, T, C+2]
-        pooled = torch.bmm(
-            (att_all / (att_all.sum(1, keepdim=True) + 1e-5)).transpose(1, 2), x
-        )  # [B, C+2, D]
+    def centres(self) -> Tensor:
+        """``[C+2, D]`` unit class centres (background last) then the foreground one."""
+        return torch.cat(
+            [l2_normalize(self.class_centres), l2_normalize(self.fg_centre)]
+        )
+
+    def head(
+        self, proj: Tensor, inv_norm: Tensor, mask_f: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Snippet scores and attentions from ``proj = centres() · xᵀ [B, C+2, T]``.
+
+        Cosines divide the projected scores by the snippet norms (``inv_norm
+        [B, T]``) instead of normalising the ``[T, D]`` features. Everything is
+        channels-first ``[B, C+2, T]``: reductions and softmaxes over a short last
+        axis are many times slower on CPU than over the class axis. Returns
+        ``scores`` and ``att`` (0 on padding) and the pooling weights ``att / Σ_t att``.
+        """
+        scores = proj * (inv_norm * (mask_f * self.scale))[:, None, :]
+        att = torch.sigmoid(scores) * mask_f[:, None, :]
+        return scores, att, att / (att.sum(2, keepdim=True) + 1e-5)
+
+    def video(
+        self, scores: Tensor, att: Tensor, pooled: Tensor, centres: Tensor
+    ) -> BranchOutput:
+        """Video logits from the attention-pooled features ``pooled [B, C+2, D]``."""
         pooled = l2_normalize(pooled)
+        cn = centres[:-1]
         ca = torch.matmul(pooled[:, -1], cn.T) * self.scale
         cw = (pooled[:, :-1] * cn).sum(-1) * self.scale
-        return BranchOutput(ca, cw, att_all[..., -1], scores[..., :-1])
+        # the CAS is returned as a [B, T, C+1] view of the channels-first scores
+        return BranchOutput(ca, cw, att[:, -1], scores[:, :-1].transpose(1, 2))
+
+    def forward(
+        self, x: Tensor, mask: Tensor, inv_norm: Tensor | None = None
+    ) -> BranchOutput:
+        """``x [B, T, D]``, ``mask [B, T]`` → :class:`BranchOutput`.
+
+        ``inv_norm [B, T]`` (:func:`~video.em_bases.inverse_norm` of ``x``) may be
+        passed when already known.
+        """
+        # one [C+2, D] x [D, T] product for the C+1 class scores and the foreground
+        # score, and one pooling product for the C+1 class-wise and the class-agnostic
+        # attention (the same maths as separate einsums, a fraction of the passes)
+        centres = self.centres()
+        inv = inverse_norm(x) if inv_norm is None else inv_norm
+        scores, att, weights = self.head(
+            torch.matmul(centres, x.transpose(1, 2)), inv, mask.to(x.dtype)
+        )
+        return self.video(scores, att, torch.bmm(weights, x), centres)
 
 
 class RSKPModel(nn.Module):
@@ -194,18 +240,45 @@ class RSKPModel(nn.Module):
     def forward(self, features: Tensor, mask: Tensor | None = None) -> RSKPOutput:
         """Main and intra-video branches for ``features [B, T, D_in]`` (or ``[T, D_in]``)."""
         features, mask = check_video_batch(features, mask, self.in_dim, "RSKPModel")
-        x = self.embedding(features) * mask[..., None].to(features.dtype)
-        s = self.assign_scale
-        mu = em_bases(x, self.mu0, num_iter=self.em_iter, scale=s, mask=mask)
-        main = self.predictor(x, mask)
-        intra = None
-        if self.variant != "main":
-            x_m = random_walk(x, mu, self.w, scale=s, mask=mask)
-            intra = self.predictor(x_m, mask)
+        return self.forward_checked(features, mask)
+
+    def forward_checked(
+        self, features: Tensor, mask: Tensor, memory_labels: Tensor | None = None
+    ) -> RSKPOutput:
+        """:meth:`forward` without input checks (``[B, T, D_in]``, bool ``[B, T]``).
+
+        For loops over data validated once up front (training). With
+        ``memory_labels [B, C]`` the inter-video branch is computed too (its products
+        with ``x`` shared with the intra-video branch, see :mod:`video._fused`).
+        """
+        linear, drop = self.embedding[0], self.embedding[2]
+        assert isinstance(drop, nn.Dropout)
+        mask_f = mask.to(features.dtype)
+        h = torch.relu(linear(features))
+        x = masked_dropout(h, mask_f, drop.p, self.training)
+        slots = slot_mask = None
+        if memory_labels is not None and self.variant == "full":
+            slots, slot_mask = self.memory.read(memory_labels)
+        main, intra, inter, inv, mu = fused_branches(
+            x,
+            mask,
+            mask_f,
+            self.mu0,
+            self.predictor,
+            em_iter=self.em_iter,
+            w=self.w,
+            assign_scale=self.assign_scale,
+            walk=self.variant != "main",
+            slots=slots,
+            slot_mask=slot_mask,
+        )
         cn = l2_normalize(self.predictor.class_centres)
-        mu_logits = torch.einsum("bkd,cd->bkc", l2_normalize(mu), cn)
+        mu_logits = torch.bmm(l2_normalize(mu), cn.T.expand(mu.shape[0], -1, -1))
         mu_probs = F.softmax(mu_logits * self.predictor.scale, dim=-1)
-        return RSKPOutput(main, intra, x, mask, mu, mu_probs)
+        has_memory = None if slot_mask is None else slot_mask.any(dim=1)
+        return RSKPOutput(
+            main, intra, x, mask, mu, mu_probs, inv, mask_f, inter, has_memory
+        )
 
     def inter_branch(
         self, out: RSKPOutput, labels: Tensor
@@ -217,12 +290,7 @@ class RSKPModel(nn.Module):
         left out of the losses).
         """
         slots, slot_mask = self.memory.read(labels)
-        x_r = random_walk(
-            out.x,
-            slots,
-            self.w,
-            scale=self.assign_scale,
-            mask=out.mask,
-            basis_mask=slot_mask,
+        x_r = walk_prepared(
+            out.x, out.inv_norm, slots, self.w, self.assign_scale, out.mask_f, slot_mask
         )
         return self.predictor(x_r, out.mask), slot_mask.any(dim=1)

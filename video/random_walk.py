@@ -27,9 +27,15 @@ from torch import Tensor
 from graphssl._validation import check_in, check_int, check_real
 from graphssl.exceptions import ConvergenceWarning
 from graphssl.solvers import fixed_point
-from video.em_bases import basis_assignment
+from video.em_bases import assign, basis_assignment
 
-__all__ = ["WALK_SOLVERS", "random_walk", "random_walk_iterative", "walk_matrix"]
+__all__ = [
+    "WALK_SOLVERS",
+    "random_walk",
+    "random_walk_iterative",
+    "walk_matrix",
+    "walk_prepared",
+]
 
 WALK_SOLVERS = ("auto", "direct", "lowrank", "iterate")
 
@@ -137,6 +143,31 @@ def random_walk(
     if m is not None:
         out = out * m[..., None].to(out.dtype)
     return out[0] if single else out
+
+
+def walk_prepared(
+    x: Tensor,
+    inv_norm: Tensor,
+    mu: Tensor,
+    w: float,
+    scale: float,
+    mask_f: Tensor,
+    basis_mask: Tensor | None = None,
+) -> Tensor:
+    """The model's fast path of :func:`random_walk` (no checks, no final masking).
+
+    ``x [B, T, D]`` must be zero on padded snippets (then the result is too: both
+    terms of the closed form vanish there), ``inv_norm [B, T]`` its
+    :func:`~video.em_bases.inverse_norm`, ``mask_f [B, T]`` the float mask.
+    """
+    z, z_hat = assign(x, inv_norm, mu, scale, mask_f, basis_mask)
+    if mu.shape[1] < x.shape[1]:
+        return _lowrank(x, mu, z, z_hat, w)
+    b = (1.0 - w) * (w * torch.bmm(z.transpose(1, 2), mu) + x)
+    eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
+    a = torch.bmm(z.transpose(1, 2), z_hat)
+    out: Tensor = torch.linalg.solve(eye - (w * w) * a, b)
+    return out
 
 
 def _lowrank(x: Tensor, mu: Tensor, z: Tensor, z_hat: Tensor, w: float) -> Tensor:

@@ -106,3 +106,18 @@ def test_wrong_label_length() -> None:
     out = model(torch.randn(2, 10, 6))
     with pytest.raises(ValueError, match=r"'labels' parameter of rskp_loss .*\[2, 3\]"):
         rskp_loss(out, torch.ones(2, 4), RSKPLossConfig(), after_warmup=False)
+
+
+def test_attention_loss_matches_per_video_topk() -> None:
+    # the one-sort batched form against the reference's top-k on each video alone
+    torch.manual_seed(3)
+    lengths = [17, 9, 24, 8]
+    att = torch.rand(4, 24)
+    mask = torch.arange(24)[None, :] < torch.tensor(lengths)[:, None]
+    want = []
+    for b, n in enumerate(lengths):
+        k = max(n // 8, 1)
+        a = att[b, :n]
+        want.append(-torch.topk(-a, k).values.mean() - torch.topk(a, k).values.mean())
+    got = attention_loss(att, mask, 8.0)
+    torch.testing.assert_close(got, torch.stack(want).mean())

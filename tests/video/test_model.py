@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from video.model import PredictionModule, RSKPModel
+from video.em_bases import em_bases
+from video.model import BranchOutput, PredictionModule, RSKPModel
+from video.random_walk import random_walk
 
 
 def _model(variant: str = "full", **kw: object) -> RSKPModel:
@@ -98,3 +100,39 @@ def test_bad_input() -> None:
         RSKPModel(6, 3, variant="peripheral")
     with pytest.raises(ValueError, match="'labels' parameter"):
         model.inter_branch(model(torch.randn(5, 6)), torch.ones(1, 4))
+
+
+def _assert_branch(a: BranchOutput | None, b: BranchOutput) -> None:
+    assert a is not None
+    for name in ("ca_logits", "cw_logits", "attention", "cas"):
+        torch.testing.assert_close(getattr(a, name), getattr(b, name), msg=name)
+
+
+@pytest.mark.parametrize("em_iter", [1, 3])
+def test_fused_forward_equals_composition(em_iter: int) -> None:
+    # the fused pass (shared products, factored walked features) against the plain
+    # composition of em_bases, random_walk and PredictionModule, memory branch included
+    torch.manual_seed(0)
+    model = RSKPModel(6, 3, dim=8, num_bases=3, em_iter=em_iter, memory_slots=2)
+    model = model.double().eval()
+    x = torch.randn(3, 9, 6, dtype=torch.float64)
+    mask = torch.ones(3, 9, dtype=torch.bool)
+    mask[1, 6:] = False
+    labels = torch.tensor([[1.0, 0, 1], [0, 1, 0], [0, 0, 1]], dtype=torch.float64)
+    first = model(x, mask)
+    # class 1 stays empty: video 1 has no memory
+    model.memory.update(first.mu[[0]], first.mu_probs[[0]], labels[[0]])
+    out = model.forward_checked(x, mask, labels)
+    emb = out.x
+    mu = em_bases(emb, model.mu0, num_iter=em_iter, mask=mask)
+    torch.testing.assert_close(out.mu, mu)
+    pm = model.predictor
+    _assert_branch(out.main, pm(emb, mask))
+    _assert_branch(out.intra, pm(random_walk(emb, mu, model.w, mask=mask), mask))
+    slots, ok = model.memory.read(labels)
+    x_r = random_walk(emb, slots, model.w, mask=mask, basis_mask=ok)
+    _assert_branch(out.inter, pm(x_r, mask))
+    assert out.has_memory is not None and out.has_memory.tolist() == [True, False, True]
+    inter, has = model.inter_branch(out, labels)
+    _assert_branch(out.inter, inter)
+    assert torch.equal(has, out.has_memory)

@@ -96,5 +96,9 @@ def test_bad_input() -> None:
         train_rskp(RSKPModel(4, 3, dim=8), data, config=_cfg(1))
     with pytest.raises(ValueError, match="features of size 4"):
         predict(RSKPModel(4, 3, dim=8), data)
+    bad = _data()
+    bad.features[1][3, 2] = float("nan")
+    with pytest.raises(ValueError, match=r"finite features.*video 1"):
+        train_rskp(_model(), bad, config=_cfg(1))
     with pytest.raises(ValueError, match="'epochs' parameter of TrainConfig"):
         TrainConfig(epochs=0)
