@@ -3,8 +3,9 @@
 Digits (1797 8x8 images) is split once, stratified, into a training pool (75 %) and a
 held-out test set (25 %). For each budget (labels per class) and seed, the labelled
 images are drawn from the pool and the rest of the pool is unlabelled. Every row
-trains the same network (``--encoder``: ImageMLP 64-128-128 or DigitsCNN) with the
-same views, optimiser, schedule and step budget:
+trains the same network (``--encoder``: SmallDigitsCNN by default, ImageMLP
+64-128-128 or DigitsCNN) with the same views (``--views``), optimiser, schedule and
+step budget:
 
 * supervised-only: the labelled loss alone (lambda_u = lambda_c = 0);
 * FixMatch: CoMatchConfig.fixmatch() -- lambda_c 0, alpha 1, hard labels, no DA;
@@ -15,15 +16,16 @@ Accuracy is the EMA model's on the test set, mean +- sd over seeds. Step time is
 mean CPU time per optimiser step of FixMatch and CoMatch, measured in the same
 process on the same data; their ratio is reported per budget, and a phase table
 (views + forward, loss, backward, SGD + EMA) shows where the difference goes.
-Hyper-parameters are the paper's CIFAR defaults except B, mu, the step budget
-(chosen for CPU time) and the learning rate of every row, 0.1: the best of seven
-single CoMatch settings (defaults; threshold 0.8; temperature 0.1; lambda_c 5;
-contrast_th 0.5; lambda_c 5 + threshold 0.8; lr 0.1) by mean accuracy on
-``--validation`` (a fifth of the pool, 4 labels/class, seeds 0-2; the test set
-never used). ``--comatch KEY=VALUE`` overrides the CoMatch row only.
+Hyper-parameters are the paper's CIFAR defaults except B 16, mu 3 and 6000 steps
+(CPU time). Encoder, views and lr were chosen on ``--validation`` (a fifth of the
+pool, 4 labels/class, seeds 0-2; the test set never used): lr per encoder by the
+fully supervised validation accuracy (0.03 for both; 0.1 cripples the ceiling of the
+batch-norm-free CNN), then encoder x views x mu by CoMatch's mean validation
+accuracy (ties to the cheaper). ``--config KEY=VALUE`` overrides every row,
+``--comatch KEY=VALUE`` the CoMatch row only.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_comatch.py --validation --budgets 4 \
-        --methods comatch --comatch lr=0.1 --lr 0.03    # one validation run
+        --methods comatch full --encoder mlp --views shift    # one validation run
     OMP_NUM_THREADS=1 python benchmarks/bench_comatch.py            # the table
     python benchmarks/bench_comatch.py --steps 300 --seeds 0        # smoke run
 """
@@ -34,12 +36,15 @@ import argparse
 import math
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from _machine import machine  # benchmarks/ is on sys.path when run as a script
+from torch import nn
 
 from graphssl.comatch import CoMatch, CoMatchConfig, CoMatchLoss
+from graphssl.comatch.digits_cnn import SmallDigitsCNN
 from graphssl.comatch.encoders import DigitsCNN
 from graphssl.comatch.model import CoMatchNet
 from graphssl.comatch.presets import ImageMLP, comatch_views
@@ -75,9 +80,20 @@ def split(seed: int = 12345, validation: bool = False) -> tuple[torch.Tensor, ..
     return x_p, y_p, x_e, y_e
 
 
+#: ``--encoder`` choices: factories of the feature network every row trains.
+ENCODERS: dict[str, Callable[[], nn.Module]] = {
+    "small-cnn": SmallDigitsCNN,
+    "mlp": lambda: ImageMLP(64, 128),
+    "cnn": DigitsCNN,
+}
+#: ``--views`` choices: :func:`comatch_views` modalities for 8x8 images.
+VIEWS = {"shift": "small_image", "affine": "small_image_affine"}
+
+
 def run(
     cfg: CoMatchConfig,
     enc: Any,
+    views: tuple[Any, Any, Any],
     x_l: Any,
     y_l: Any,
     x_u: Any,
@@ -90,7 +106,7 @@ def run(
     CPU time (``time.process_time``, one thread) rather than wall time: the machine
     is shared, and CPU time does not count the time other processes hold the core.
     """
-    weak, s0, s1 = comatch_views("small_image")
+    weak, s0, s1 = views
     m = CoMatch(
         enc,
         config=cfg,
@@ -107,7 +123,7 @@ def run(
 
 
 def phases(
-    cfg: CoMatchConfig, x_l: Any, y_l: Any, x_u: Any, steps: int
+    cfg: CoMatchConfig, enc: Any, views: Any, x_l: Any, y_l: Any, x_u: Any, steps: int
 ) -> dict[str, float]:
     """CPU ms per step of each phase of the trainer's step, after 300 warm-up steps.
 
@@ -116,10 +132,11 @@ def phases(
     """
     torch.manual_seed(0)
     b, bu = cfg.batch_size, cfg.mu * cfg.batch_size
-    net = CoMatchNet(ImageMLP(64, 128), 128, 10, cfg.proj_dim)
+    body = enc()
+    net = CoMatchNet(body, int(body(x_l[:2]).shape[-1]), 10, cfg.proj_dim)
     crit, ema = CoMatchLoss(10, cfg), EMATeacher(net, cfg.ema_decay)
     opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True)
-    src = SampleSource(x_l, x_u, *comatch_views("small_image"))
+    src = SampleSource(x_l, x_u, *views)
     s1 = cfg.lambda_c > 0
     sizes = [b, bu, bu, bu] if s1 else [b, bu, bu]
     g = torch.Generator().manual_seed(0)
@@ -150,19 +167,26 @@ def phases(
     return {key: 1000 * v / steps for key, v in total.items()}
 
 
-def profile(configs: dict[str, CoMatchConfig], x_p: Any, y_p: Any, steps: int) -> None:
+def profile(
+    configs: dict[str, CoMatchConfig],
+    enc: Any,
+    views: Any,
+    x_p: Any,
+    y_p: Any,
+    steps: int,
+) -> None:
     """Print the phase table of FixMatch and CoMatch (4 labels/class, seed 0): three
     alternating repeats each, minimum per phase (load from other processes only
     ever adds time)."""
     lab = hide_labels(y_p, per_class=4, seed=0) >= 0
-    data = (x_p[lab], y_p[lab], x_p[~lab], steps)
+    data = (enc, views, x_p[lab], y_p[lab], x_p[~lab], steps)
     runs: dict[str, list[dict[str, float]]] = {"fixmatch": [], "comatch": []}
     for _ in range(3):
         for k in runs:
             runs[k].append(phases(configs[k], *data))
     fm, cm = ({p: min(r[p] for r in runs[k]) for p in runs[k][0]} for k in runs)
     print(f"\nWhere the step time goes (CPU ms/step, min of 3 x {steps} steps after "
-          "300 warm-up, MLP, 4 labels/class):")  # fmt: skip
+          "300 warm-up, 4 labels/class):")  # fmt: skip
     print("\n| phase | FixMatch | CoMatch | difference |\n|---|---|---|---|")
     for key in fm:
         print(f"| {key} | {fm[key]:.3f} | {cm[key]:.3f} | {cm[key] - fm[key]:+.3f} |")
@@ -201,9 +225,14 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--mu", type=int, default=3)
-    p.add_argument("--encoder", choices=["mlp", "cnn"], default="mlp")
-    p.add_argument("--lr", type=float, default=0.1,
-                   help="SGD learning rate of every row (0.1: chosen on validation)")  # fmt: skip
+    p.add_argument("--encoder", choices=list(ENCODERS), default="small-cnn",
+                   help="SmallDigitsCNN (default), ImageMLP 64-128-128 or DigitsCNN")  # fmt: skip
+    p.add_argument("--views", choices=list(VIEWS), default="affine",
+                   help="comatch_views('small_image') or ('small_image_affine')")  # fmt: skip
+    p.add_argument("--config", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="CoMatchConfig overrides for every row")  # fmt: skip
+    p.add_argument("--lr", type=float, default=0.03,
+                   help="SGD learning rate of every row (chosen on validation)")  # fmt: skip
     p.add_argument("--comatch", nargs="*", default=[], metavar="KEY=VALUE",
                    help="CoMatchConfig overrides for the CoMatch row only")  # fmt: skip
     p.add_argument("--methods", nargs="+", choices=list(NAMES), default=list(NAMES))
@@ -215,30 +244,39 @@ def main() -> None:
     torch.set_num_threads(1)
     print(machine())
     x_p, y_p, x_t, y_t = split(validation=args.validation)
-    enc = DigitsCNN if args.encoder == "cnn" else (lambda: ImageMLP(64, 128))
+    enc, views = ENCODERS[args.encoder], comatch_views(VIEWS[args.views])
     shared = {
         "steps": args.steps,
         "batch_size": args.batch_size,
         "mu": args.mu,
         "lr": args.lr,
+        **overrides(args.config),
     }
     base = CoMatchConfig(**shared)
+    # At lambda_u = lambda_c = 0 the unlabelled batch never reaches the loss; without
+    # batch-norm (all but DigitsCNN) it changes nothing, so mu 1 only saves time.
+    sup = base.replace(
+        lambda_u=0.0,
+        lambda_c=0.0,
+        alpha=1.0,
+        mu=args.mu if args.encoder == "cnn" else 1,
+    )
     configs = {
-        "supervised": CoMatchConfig.fixmatch(**shared, lambda_u=0.0),
+        "supervised": sup,
         "fixmatch": CoMatchConfig.fixmatch(**shared),
         "comatch": base.replace(**overrides(args.comatch)),
     }
     configs = {k: v for k, v in configs.items() if k in args.methods}
     where = "VALIDATION (fifth of the pool)" if args.validation else "test"
     print(f"digits: pool {len(y_p)}, {where} {len(y_t)}; encoder {args.encoder}; "
+          f"views {args.views}; all rows {args.config or 'no overrides'}; "
           f"B {args.batch_size}, mu {args.mu}, lr {args.lr}, {args.steps} steps; "
           f"seeds {args.seeds}; "
           f"CoMatch overrides {args.comatch or 'none'}")  # fmt: skip
     t0, c0 = time.perf_counter(), time.process_time()
     ceiling = math.nan
     if "full" in args.methods:
-        sup = base.replace(lambda_u=0.0, lambda_c=0.0, alpha=1.0)
-        full = [run(sup, enc, x_p, y_p, x_p, x_t, y_t, s)[0] for s in args.seeds]
+        full = [run(sup, enc, views, x_p, y_p, x_p, x_t, y_t, s)[0] for s in args.seeds]
         print(f"\nfully supervised (all {len(y_p)} pool labels): {fmt(full)} %  "
               f"[{time.process_time() - c0:.0f} s CPU]")  # fmt: skip
         ceiling = statistics.mean(full)
@@ -252,9 +290,11 @@ def main() -> None:
         for s in args.seeds:
             lab = hide_labels(y_p, per_class=budget, seed=s) >= 0
             for name, cfg in configs.items():
-                a, t = run(cfg, enc, x_p[lab], y_p[lab], x_p[~lab], x_t, y_t, s)
+                a, t = run(cfg, enc, views, x_p[lab], y_p[lab], x_p[~lab], x_t, y_t, s)
                 accs[name].append(a)
                 secs[name].append(t)
+        for name in configs:
+            print(f"  {name} per seed: {[round(100 * a, 1) for a in accs[name]]}")
         for name in configs:
             ratio = statistics.mean(accs[name]) / ceiling
             ms = 1000 * statistics.median(secs[name])
@@ -265,7 +305,7 @@ def main() -> None:
             r = statistics.median(secs["comatch"]) / statistics.median(secs["fixmatch"])
             print(f"| {budget} | step time CoMatch / FixMatch | {r:.2f} | | |")
     if args.profile_steps and {"fixmatch", "comatch"} <= set(configs):
-        profile(configs, x_p, y_p, args.profile_steps)
+        profile(configs, enc, views, x_p, y_p, args.profile_steps)
     print(
         f"\ntotal {time.process_time() - c0:.0f} s CPU, {time.perf_counter() - t0:.0f} s wall"
     )

@@ -22,6 +22,7 @@ from graphssl.augment import (
     FeatureDropout,
     GaussianNoise,
     MaskFeatures,
+    RandomAffine,
     RandomShift,
     weak_strong,
 )
@@ -29,7 +30,7 @@ from graphssl.augment import (
 __all__ = ["COMATCH_MODALITIES", "ImageMLP", "comatch_views"]
 
 #: Modalities :func:`comatch_views` knows.
-COMATCH_MODALITIES = ("small_image", "image", "features", "graph")
+COMATCH_MODALITIES = ("small_image", "small_image_affine", "image", "features", "graph")
 
 
 def comatch_views(
@@ -39,7 +40,10 @@ def comatch_views(
 
     ``'small_image'`` (``[B, C, 8, 8]`` in ``[0, 1]``, e.g. digits): weak = 1-pixel
     shift (zero padding); strong0 = shift, noise 0.1 and a 4-pixel cutout; strong1 =
-    shift, 20 % pixel dropout and noise 0.1. ``'image'`` (~32 px): the
+    shift, 20 % pixel dropout and noise 0.1. ``'small_image_affine'``: the same with
+    the strong views' shift replaced by a sub-pixel :class:`~graphssl.augment.RandomAffine`
+    (rotation up to 15°, zoom 0.85–1.15, shear 0.3, translation up to 1 pixel).
+    ``'image'`` (~32 px): the
     :func:`~graphssl.augment.weak_strong` pair, strong1 = 4-pixel shift, 10 % pixel
     dropout and noise 0.1. ``'features'`` (``[N, F]`` in about ``[0, 1]``): the
     ``weak_strong`` pair, strong1 = 20 % dropout and noise 0.1. ``'graph'``
@@ -53,6 +57,14 @@ def comatch_views(
             shift,
             Compose([shift, GaussianNoise(0.1), Cutout(4)]),
             Compose([shift, FeatureDropout(0.2), GaussianNoise(0.1)]),
+        )
+    if m == "small_image_affine":
+        shift = RandomShift(1, padding_mode="constant")
+        affine = RandomAffine(15.0, (0.85, 1.15), shear=0.3, translate=1.0)
+        return (
+            shift,
+            Compose([affine, GaussianNoise(0.1), Cutout(4)]),
+            Compose([affine, FeatureDropout(0.2), GaussianNoise(0.1)]),
         )
     if m == "image":
         weak, strong = weak_strong("image")
