@@ -123,7 +123,7 @@ def _cmd_comatch(args: argparse.Namespace) -> int:
     if run is run_nodes:
         args.dataset = args.dataset.lower()
     allowed = {
-        run_digits: ("mlp", "cnn"),
+        run_digits: ("mlp", "cnn", "small-cnn"),
         run_nodes: ("gcn", "mlp"),
         run_npz: ("mlp",),
     }
@@ -217,8 +217,10 @@ def register(
             default=None,
             help=f"{text} (default: CoMatchConfig's)",
         )
-    p.add_argument("--encoder", choices=["mlp", "cnn", "gcn"], default=None,
-                   help="digits: mlp (default) or cnn; Planetoid: gcn (default) or mlp")  # fmt: skip
+    p.add_argument("--encoder", choices=["mlp", "cnn", "small-cnn", "gcn"], default=None,
+                   help="digits: mlp (default), cnn or small-cnn (the benchmark's); Planetoid: gcn (default) or mlp")  # fmt: skip
+    p.add_argument("--views", choices=["shift", "affine"], default="shift",
+                   help="digits: strong views with pixel shifts (default) or sub-pixel affine warps (the benchmark's)")  # fmt: skip
     p.add_argument("--root", type=Path, default=None, help="Planetoid directory")
     p.add_argument(
         "--checkpoint", type=Path, default=None, help="write training state here"

@@ -22,6 +22,7 @@ def run_digits(
 ) -> tuple[Any, tuple[float, ...], str]:
     """scikit-learn's 8x8 digits, ``--labels-per-class`` labels kept."""
     from graphssl.comatch import CoMatch
+    from graphssl.comatch.digits_cnn import SmallDigitsCNN
     from graphssl.comatch.encoders import DigitsCNN
     from graphssl.comatch.presets import ImageMLP, comatch_views
     from graphssl.datasets import hide_labels, load_digits
@@ -33,8 +34,10 @@ def run_digits(
     except ValueError as err:
         raise SystemExit(f"error: --labels-per-class: {err}") from None
     lab = y >= 0
-    weak, s0, s1 = comatch_views("small_image")
-    enc = DigitsCNN if args.encoder == "cnn" else (lambda: ImageMLP(64, 128))
+    preset = "small_image_affine" if args.views == "affine" else "small_image"
+    weak, s0, s1 = comatch_views(preset)
+    encoders = {"cnn": DigitsCNN, "small-cnn": SmallDigitsCNN}
+    enc = encoders.get(args.encoder, lambda: ImageMLP(64, 128))
     m = _trainer(CoMatch, enc, cfg, args, dev, weak, s0, s1)
     m.fit(x[lab], y[lab], x[~lab], y_unlabeled_true=y_true[~lab], resume=args.resume)
     acc = tuple(

@@ -41,10 +41,33 @@ def test_fixmatch_switch_and_npz(
     assert "FixMatch (CoMatch path" in out and "accuracy (EMA model): " in out
 
 
+def test_digits_benchmark_encoder_and_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    import graphssl.comatch.digits_cnn as dc
+    import graphssl.comatch.presets as presets
+
+    built: list[str] = []
+    real_cnn, real_views = dc.SmallDigitsCNN, presets.comatch_views
+
+    def cnn(*a: object, **k: object) -> object:
+        built.append("small-cnn")
+        return real_cnn(*a, **k)  # type: ignore[arg-type]
+
+    def views(name: str) -> object:
+        built.append(name)
+        return real_views(name)
+
+    monkeypatch.setattr(dc, "SmallDigitsCNN", cnn)
+    monkeypatch.setattr(presets, "comatch_views", views)
+    argv = ["comatch", "digits", "--encoder", "small-cnn", "--views", "affine",
+            "--steps", "2", "--batch-size", "4", "--mu", "1", "--quiet", "--device", "cpu"]  # fmt: skip
+    assert main(argv) == 0
+    assert built[0] == "small_image_affine" and "small-cnn" in built
+
+
 def test_bad_arguments_exit_cleanly(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="'threshold' parameter of CoMatchConfig"):
         main(["comatch", "digits", "--threshold", "1.5", "--steps", "1", "--quiet"])
-    with pytest.raises(SystemExit, match="--encoder gcn: use mlp, cnn"):
+    with pytest.raises(SystemExit, match="--encoder gcn: use mlp, cnn, small-cnn"):
         main(["comatch", "digits", "--encoder", "gcn", "--quiet"])
     with pytest.raises(SystemExit, match="--resume needs --checkpoint"):
         main(["comatch", "digits", "--resume", "--quiet"])
