@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +18,32 @@ from pointcloud._otoc_data import Prepared
 from pointcloud._otoc_train import train_round
 
 if TYPE_CHECKING:
-    from pointcloud.otoc import OneThingOneClick, OTOCRoundLog
+    from pointcloud.otoc import OneThingOneClick
 
-__all__ = ["fit_supervised", "load_checkpoint", "run_rounds", "save_checkpoint"]
+__all__ = [
+    "OTOCRoundLog", "fit_rounds", "fit_supervised", "load_checkpoint", "run_rounds",
+    "save_checkpoint",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OTOCRoundLog:
+    """One round over the training scenes.
+
+    ``coverage`` and ``point_coverage`` are the labelled shares of super-voxels and
+    points after the round; ``precision`` the share of pseudo-labels (clicks excluded)
+    equal to their super-voxel's majority ground truth, and ``miou`` the mIoU of the
+    propagated prediction over all training points; both ``None`` without ground truth.
+    """
+
+    round: int
+    n_pseudo: int
+    coverage: float
+    point_coverage: float
+    precision: float | None
+    miou: float | None
+    loss: float
+    seconds: float
 
 
 def _fingerprint(data: list[Prepared], c: int) -> list[int]:
@@ -52,8 +75,6 @@ def load_checkpoint(
     path: Path, model: OneThingOneClick, data: list[Prepared], gen: torch.Generator
 ) -> tuple[int, list[Tensor]] | None:
     """Restore a checkpoint into ``model`` and ``gen``; ``None`` when there is none."""
-    from pointcloud.otoc import OTOCRoundLog
-
     if not path.exists():
         return None
     try:
@@ -85,8 +106,10 @@ def _pseudo_labels(
     """New super-voxel labels and point predictions of every training scene."""
     labels, preds = [], []
     for d in data:
-        _, q = model._refine(d, d.clicked)
+        _, q, own = model._refine(d, d.clicked)
         conf, arg = q.max(1)
+        if model.select == "unary":
+            conf = own
         clicked = d.clicked >= 0
         new = torch.where(
             clicked, d.clicked, torch.where(conf >= model.threshold, arg, -1)
@@ -100,8 +123,6 @@ def _log_round(
     model: OneThingOneClick, data: list[Prepared], r: int, labels: list[Tensor],
     preds: list[Tensor], loss: float, seconds: float,
 ) -> OTOCRoundLog:  # fmt: skip
-    from pointcloud.otoc import OTOCRoundLog
-
     n_sv = sum(d.num_segments for d in data)
     n_pt = sum(d.scene.num_points for d in data)
     covered = sum(int((lab >= 0).sum()) for lab in labels)
@@ -168,10 +189,12 @@ def run_rounds(
         with tqdm(
             total=steps, desc=f"round {r}/{model.rounds}", disable=not model.progress
         ) as bar:
+            lr = model.lr if r == 1 or model.lr_next is None else model.lr_next
             loss = train_round(
-                model.nets_, data, labels, epochs=epochs, lr=model.lr,
+                model.nets_, data, labels, epochs=epochs, lr=lr,
                 weight_decay=model.weight_decay, relation_weight=model.relation_weight,
-                generator=gen, step=_progress(bar),
+                generator=gen, step=_progress(bar), cosine=model.cosine,
+                class_weight_power=model.class_weight_power,
             )  # fmt: skip
         labels, preds = _pseudo_labels(model, data)
         h = _log_round(model, data, r, labels, preds, loss, time.perf_counter() - t)
@@ -183,6 +206,27 @@ def run_rounds(
         if callback is not None:
             callback(r, model)
     model.labels_ = labels
+
+
+def fit_rounds(
+    model: OneThingOneClick, scenes: Sequence[Any], clicks: Sequence[Any] | None, *,
+    resume: bool, callback: Callable[[int, OneThingOneClick], None] | None,
+) -> None:  # fmt: skip
+    """Validate, build the networks and run the rounds (see
+    :meth:`OneThingOneClick.fit`)."""
+    from pointcloud.clicks import warn_missing_classes
+
+    for attr in ("num_classes_", "use_color_"):
+        model.__dict__.pop(attr, None)
+    data = model._prepare(scenes, clicks, "OneThingOneClick.fit")
+    if not any(bool((d.clicked >= 0).any()) for d in data):
+        raise param_error(
+            "clicks", "OneThingOneClick.fit", "at least one click", "none"
+        )
+    clicked = torch.cat([d.clicked[d.clicked >= 0].cpu() for d in data])
+    warn_missing_classes(clicked, model.num_classes_)
+    model.nets_ = model._networks(data[0].x.device)
+    run_rounds(model, data, resume=resume, callback=callback)
 
 
 def fit_supervised(model: OneThingOneClick, scenes: Sequence[Any]) -> None:
@@ -206,6 +250,7 @@ def fit_supervised(model: OneThingOneClick, scenes: Sequence[Any]) -> None:
         model.nets_, data, [d.clicked for d in data], lr=model.lr,
         epochs=model.epochs + (model.rounds - 1) * model.epochs_next,
         weight_decay=model.weight_decay, relation_weight=model.relation_weight,
-        generator=gen,
+        generator=gen, cosine=model.cosine,
+        class_weight_power=model.class_weight_power,
     )  # fmt: skip
     model.history_, model.labels_ = [], [d.clicked for d in data]

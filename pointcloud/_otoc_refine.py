@@ -11,7 +11,8 @@ relation probabilities,
 (the min and max run over the whole matrix), rows of :math:`Q^0` are renormalised,
 and the mean-field update :math:`Q \leftarrow \operatorname{softmax}(\log Q^0 +
 w\,K Q)` runs for 5 steps (:func:`pointcloud.mean_field.mean_field`, which clamps the
-logarithm) with :math:`w = 100/S` by default. :math:`K` is the super-voxel graph of
+logarithm) with :math:`w` = ``mf_weight`` (1; ``None`` gives the paper's 100/S).
+:math:`K` is the super-voxel graph of
 :func:`pointcloud.supervoxel_graph.supervoxel_graph` (touching and nearest
 super-voxels, Gaussian weights on position, colour and normal) with every weight
 multiplied by a Gaussian of the distance between the super-voxels' mean learned

@@ -30,9 +30,10 @@ __all__ = ["build_networks", "load_model", "prepare_all", "save_model"]
 
 #: Constructor arguments a saved model keeps (not device, checkpoint, log, progress).
 SAVED = (
-    "num_classes", "rounds", "epochs", "epochs_next", "lr", "weight_decay", "hidden",
+    "num_classes", "rounds", "epochs", "epochs_next", "lr", "lr_next", "cosine",
+    "class_weight_power", "weight_decay", "hidden",
     "feature_dim", "levels", "voxel_sizes", "k", "relation_weight", "momentum",
-    "temperature", "threshold", "mf_steps", "mf_weight", "use_color",
+    "temperature", "threshold", "select", "mf_steps", "mf_weight", "use_color",
     "supervoxel_kwargs", "seed",
 )  # fmt: skip
 
@@ -131,7 +132,7 @@ def load_model(
     device: str | torch.device | None,
 ) -> None:
     """Fill ``model`` (a default instance) from a file written by :func:`save_model`."""
-    from pointcloud.otoc import OTOCRoundLog
+    from pointcloud._otoc_fit import OTOCRoundLog
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

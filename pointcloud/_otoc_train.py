@@ -31,7 +31,7 @@ from pointcloud._otoc_data import Prepared
 from pointcloud.backbone import PointVoxelNet
 from pointcloud.relation import PrototypeRelation, segment_mean
 
-__all__ = ["Networks", "class_weights", "infer", "train_round"]
+__all__ = ["Networks", "class_weights", "infer", "step_lr", "train_round"]
 
 #: Largest horizontal shift of the augmentation (m): furniture stands anywhere in a
 #: room, so absolute x and y must not become a cue.
@@ -62,9 +62,12 @@ def _augment(x: Tensor, g: torch.Generator) -> Tensor:
     return x
 
 
-def class_weights(data: Sequence[Prepared], labels: Sequence[Tensor], c: int) -> Tensor:
-    r"""Loss weights :math:`w_c \propto (n / n_c)^{1/2}` from the labelled points,
-    scaled to mean one over the classes that have labels (others get 0)."""
+def class_weights(
+    data: Sequence[Prepared], labels: Sequence[Tensor], c: int, power: float = 0.5
+) -> Tensor:
+    r"""Loss weights :math:`w_c \propto (n / n_c)^{a}` (``a = power``) from the
+    labelled points, scaled to mean one over the classes that have labels (others
+    get 0)."""
     count = torch.zeros(c, dtype=torch.float64, device=labels[0].device)
     for d, lab in zip(data, labels, strict=True):
         pl = lab[d.segments]
@@ -72,8 +75,14 @@ def class_weights(data: Sequence[Prepared], labels: Sequence[Tensor], c: int) ->
     present = count > 0
     if not bool(present.any()):
         return torch.ones(c, device=count.device)
-    w = torch.where(present, (count.sum() / count.clamp(min=1)).sqrt(), 0.0)
+    w = torch.where(present, (count.sum() / count.clamp(min=1)) ** power, 0.0)
     return (w / w[present].mean()).float()
+
+
+def step_lr(lr: float, step: int, total: int, cosine: bool) -> float:
+    r"""Learning rate of optimiser step ``step`` (from 0) of ``total``: ``lr``, or with
+    ``cosine`` :math:`\tfrac{lr}{2}(1 + \cos(\pi\, step / total))`."""
+    return lr * 0.5 * (1 + math.cos(math.pi * step / total)) if cosine else lr
 
 
 def train_round(
@@ -87,6 +96,8 @@ def train_round(
     relation_weight: float,
     generator: torch.Generator,
     step: Callable[[float], None] | None = None,
+    cosine: bool = False,
+    class_weight_power: float = 0.5,
 ) -> float:
     """Train ``nets`` in place for ``epochs`` passes over the scenes.
 
@@ -100,6 +111,9 @@ def train_round(
         generator (torch.Generator): CPU generator of scene order, augmentation and
             the relation sampling.
         step (callable, optional): called with the loss after every step.
+        class_weight_power (float): exponent of :func:`class_weights`.
+        cosine (bool): anneal the learning rate from ``lr`` to 0 over the round
+            (half a cosine, per step); constant otherwise.
 
     Returns:
         float: mean loss of the last epoch.
@@ -107,8 +121,10 @@ def train_round(
     nets.train()
     opt = torch.optim.Adam(nets.parameters(), lr=lr, weight_decay=weight_decay)
     usable = [i for i, lab in enumerate(labels) if bool((lab >= 0).any())]
-    weight = class_weights(data, labels, nets.backbone.num_classes).to(data[0].x.dtype)
-    last = 0.0
+    weight = class_weights(
+        data, labels, nets.backbone.num_classes, class_weight_power
+    ).to(data[0].x.dtype)
+    last, total_steps, done = 0.0, max(epochs * len(usable), 1), 0
     for _ in range(epochs):
         total = 0.0
         for j in torch.randperm(len(usable), generator=generator).tolist():
@@ -121,6 +137,9 @@ def train_round(
             if relation_weight > 0:
                 emb = nets.relation.embed(feats, d.segments, d.num_segments)
                 loss = loss + relation_weight * nets.relation.loss(emb, lab, generator)
+            for group in opt.param_groups:
+                group["lr"] = step_lr(lr, done, total_steps, cosine)
+            done += 1
             opt.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()

@@ -34,9 +34,8 @@ from torch import Tensor
 
 from graphssl._validation import check_in, check_real
 from graphssl.metrics import accuracy, mean_iou, per_class_iou
+from pointcloud._otoc_demo_out import Clock, write_demo_files
 from pointcloud._otoc_demo_spread import COLOR_WEIGHT, spread_clicks
-from pointcloud.io import write_ply
-from pointcloud.render import facing_camera, palette, render_views
 from pointcloud.synthetic import IndoorScene, make_indoor_scene, one_click_per_object
 
 __all__ = ["COLOR_WEIGHT", "DemoResult", "register", "run_demo"]
@@ -81,56 +80,8 @@ class DemoResult:
     history: list[Any] = field(default_factory=list)
 
 
-class _Clock:
-    """Times the steps of the demo and narrates them through ``log``."""
-
-    def __init__(self, log: Callable[[str], None] | None) -> None:
-        self.log = log
-        self.start = self.last = time.perf_counter()
-        self.timings: dict[str, float] = {}
-
-    def say(self, text: str) -> None:
-        if self.log is not None:
-            self.log(text)
-
-    def step(self, name: str, text: str) -> None:
-        now = time.perf_counter()
-        self.timings[name] = now - self.last
-        self.last = now
-        self.say(f"  {text}  [{self.timings[name]:.2f} s]")
-
-
-def _outputs(
-    scene: IndoorScene, clicks: Tensor, pred: Tensor, out_dir: Path, seed: int
-) -> list[Path]:
-    """Write ``demo.png`` (five views) and ``demo_prediction.ply`` into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    colors = palette(len(scene.class_names))
-    ply = out_dir / "demo_prediction.ply"
-    grey = torch.tensor([[0.5, 0.5, 0.5]])  # row -1: undecided points
-    write_ply(ply, scene.points, torch.cat([colors, grey])[pred], labels=pred)
-    # Error view: right in light grey, wrong in red, unreached in orange.
-    status = (pred != scene.labels).long() + (pred < 0).long()
-    errors = torch.tensor([[0.8, 0.8, 0.8], [0.85, 0.1, 0.1], [1.0, 0.6, 0.0]])[status]
-    is_wall = scene.labels == scene.class_names.index("wall")
-    png = out_dir / "demo.png"
-    panels = [
-        ("input colours", scene.colors),
-        ("ground truth", scene.labels),
-        (f"{int((clicks >= 0).sum())} clicks (one per object)", clicks),
-        ("prediction", pred),
-        ("errors (red), unreached (orange)", errors),
-    ]
-    hide = facing_camera(scene.points, scene.instances, is_wall)  # the near walls
-    render_views(
-        scene.points, panels, png, colors, class_names=scene.class_names, hide=hide,
-        seed=seed,
-    )  # fmt: skip
-    return [png, ply]
-
-
 def _otoc(
-    scene: IndoorScene, clicks: Tensor, dev: torch.device, clock: _Clock,
+    scene: IndoorScene, clicks: Tensor, dev: torch.device, clock: Clock,
     rounds: int, epochs: int, seed: int,
 ) -> tuple[Tensor, list[Any]]:  # fmt: skip
     """Fit One Thing One Click on the scene and predict it with its clicks held."""
@@ -199,7 +150,7 @@ def run_demo(
     method = check_in(method, "method", "run_demo", ("otoc", "propagation"))
     color_weight = check_real(color_weight, "color_weight", "run_demo", low=0.0)
     dev = torch.device(device)
-    clock = _Clock(log)
+    clock = Clock(log)
     clock.say(
         f"graphssl demo: one click per object in a synthetic room ({method}, {dev})"
     )
@@ -227,7 +178,9 @@ def run_demo(
             step=clock.step,
         ).cpu()  # fmt: skip
     files = (
-        [] if out_dir is None else _outputs(scene, clicks, pred, Path(out_dir), seed)
+        []
+        if out_dir is None
+        else write_demo_files(scene, clicks, pred, Path(out_dir), seed)
     )
     clock.step("output", "[5/5] wrote " + (", ".join(map(str, files)) or "no files"))
     return _report(scene, pred, method, n_clicks, files, clock, history)
@@ -235,7 +188,7 @@ def run_demo(
 
 def _report(
     scene: IndoorScene, pred: Tensor, method: str, n_clicks: int, files: list[Path],
-    clock: _Clock, history: list[Any],
+    clock: Clock, history: list[Any],
 ) -> DemoResult:  # fmt: skip
     """Compute the metrics over all points, print them, and pack the result."""
     c = len(scene.class_names)

@@ -25,46 +25,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from graphssl._validation import check_int, check_real, param_error
-from graphssl.metrics import mean_iou
-from pointcloud._otoc_data import (
-    ClicksLike,
-    Prepared,
-    as_scene,
-    prepare_scene,
-)
-from pointcloud._otoc_refine import propagate, scene_graph
+from graphssl._validation import check_in, check_int, check_real, param_error
+from pointcloud._otoc_data import ClicksLike, Prepared
+from pointcloud._otoc_fit import OTOCRoundLog
 from pointcloud._otoc_setup import build_networks, load_model, prepare_all, save_model
-from pointcloud._otoc_train import Networks, infer
+from pointcloud._otoc_train import Networks
 
 __all__ = ["OTOCRoundLog", "OneThingOneClick"]
 
 
-@dataclass(frozen=True)
-class OTOCRoundLog:
-    """One round over the training scenes.
+def _pos(value: float, name: str) -> float:
+    return check_real(value, name, "OneThingOneClick", 0.0, None, "neither")
 
-    ``coverage`` and ``point_coverage`` are the labelled shares of super-voxels and
-    points after the round; ``precision`` the share of pseudo-labels (clicks excluded)
-    equal to their super-voxel's majority ground truth, and ``miou`` the mIoU of the
-    propagated prediction over all training points; both ``None`` without ground truth.
-    """
 
-    round: int
-    n_pseudo: int
-    coverage: float
-    point_coverage: float
-    precision: float | None
-    miou: float | None
-    loss: float
-    seconds: float
+def _nonneg(value: float, name: str) -> float:
+    return check_real(value, name, "OneThingOneClick", low=0.0)
 
 
 class OneThingOneClick:
@@ -77,22 +58,33 @@ class OneThingOneClick:
         epochs (int): passes over the scenes in round 1. (default: ``40``)
         epochs_next (int): passes in each later round (warm start). (default: ``20``)
         lr (float): Adam learning rate. (default: ``0.003``)
+        lr_next (float, optional): learning rate of the later (warm-started) rounds;
+            ``None`` keeps ``lr``. The paper's code drops it tenfold after round 1.
+        cosine (bool): anneal the learning rate to 0 within every round (and over
+            :meth:`fit_supervised`'s whole budget); constant when ``False``.
+        class_weight_power (float): exponent :math:`a` of the loss weights
+            :math:`(n / n_c)^a` (:func:`~pointcloud._otoc_train.class_weights`);
+            ``0`` is the plain cross-entropy. (default: ``0.5``)
         weight_decay (float): Adam weight decay. (default: ``1e-4``)
         hidden, feature_dim, levels, voxel_sizes, k: backbone shape, see
             :class:`~pointcloud.backbone.PointVoxelNet` and
             :func:`~pointcloud.backbone.build_pyramid`.
-        relation_weight (float): :math:`\\lambda` of the relation loss. (default: ``1``)
+        relation_weight (float): :math:`\\lambda` of the relation loss. The head shares
+            the backbone (the paper trains a second network) and at ``1`` pulls its
+            features off segmentation; validation mIoU 0.832 / 0.915 / 0.927 at
+            ``1`` / ``0.3`` / ``0.1`` (``benchmarks/bench_otoc.py``). (default: ``0.1``)
         momentum (float): prototype EMA momentum. (default: ``0.9``)
         temperature (float): relation softmax temperature. (default: ``0.07``)
-        threshold (float): propagated confidence for a pseudo-label. (default: ``0.9``)
+        threshold (float): confidence for a pseudo-label. (default: ``0.9``)
+        select (str): which confidence must reach ``threshold``: ``"unary"``, the
+            networks' own, :math:`\\max_c \\max(U_{ic}, U'_{ic})` (the released code's
+            rule), or ``"propagated"``, :math:`\\max_c Q_{ic}` after mean field. The
+            label is the arg-max of :math:`Q` either way. (default: ``"propagated"``)
         mf_steps (int): mean-field steps. (default: ``5``)
         mf_weight (float, optional): pairwise weight :math:`w`; ``None`` for the
-            paper's ``100/S``. That value assumes a dense kernel whose row sums grow
-            with ``S``; on the sparse super-voxel graph (row sums about 4) it leaves
-            the unary alone. Measured on ``benchmarks/bench_otoc.py`` (3 rounds): test
-            mIoU 0.727 / 0.829 / 0.795 and last-round pseudo-label precision 0.92 /
-            0.95 / 0.82 for ``w`` = ``100/S`` / 1 / 3: too strong a pairwise term
-            makes everything confident, including the errors. (default: ``1.0``)
+            paper's ``100/S``, meant for a dense kernel and too weak on the sparse
+            super-voxel graph; ``3`` made the errors confident too (BENCHMARKS.md).
+            (default: ``1.0``)
         use_color (bool): feed colours to the network (scenes without colours fall
             back to geometry with a warning). (default: ``True``)
         supervoxel_kwargs (dict, optional): arguments of
@@ -126,16 +118,20 @@ class OneThingOneClick:
         epochs: int = 40,
         epochs_next: int = 20,
         lr: float = 0.003,
+        lr_next: float | None = None,
+        cosine: bool = False,
+        class_weight_power: float = 0.5,
         weight_decay: float = 1e-4,
         hidden: int = 32,
         feature_dim: int = 32,
         levels: int = 3,
         voxel_sizes: Sequence[float] = (0.1, 0.3, 0.9),
         k: int = 8,
-        relation_weight: float = 1.0,
+        relation_weight: float = 0.1,
         momentum: float = 0.9,
         temperature: float = 0.07,
         threshold: float = 0.9,
+        select: str = "propagated",
         mf_steps: int = 5,
         mf_weight: float | None = 1.0,
         use_color: bool = True,
@@ -155,33 +151,26 @@ class OneThingOneClick:
         self.rounds = check_int(rounds, "rounds", o, low=1)
         self.epochs = check_int(epochs, "epochs", o, low=1)
         self.epochs_next = check_int(epochs_next, "epochs_next", o, low=0)
-        self.lr = check_real(lr, "lr", o, 0.0, None, "neither")
-        self.weight_decay = check_real(weight_decay, "weight_decay", o, low=0.0)
+        self.lr = _pos(lr, "lr")
+        self.lr_next = None if lr_next is None else _pos(lr_next, "lr_next")
+        self.cosine = bool(cosine)
+        self.class_weight_power = _nonneg(class_weight_power, "class_weight_power")
+        self.weight_decay = _nonneg(weight_decay, "weight_decay")
         self.hidden = check_int(hidden, "hidden", o, low=1)
         self.feature_dim = check_int(feature_dim, "feature_dim", o, low=1)
         self.levels = check_int(levels, "levels", o, low=1)
         if len(voxel_sizes) != self.levels:
-            raise param_error(
-                "voxel_sizes", o, f"{self.levels} sizes (levels)", voxel_sizes
-            )
-        self.voxel_sizes = tuple(
-            check_real(v, "voxel_sizes", o, 0.0, None, "neither") for v in voxel_sizes
-        )
+            allowed = f"{self.levels} sizes (levels)"
+            raise param_error("voxel_sizes", o, allowed, voxel_sizes)
+        self.voxel_sizes = tuple(_pos(v, "voxel_sizes") for v in voxel_sizes)
         self.k = check_int(k, "k", o, low=1)
-        self.relation_weight = check_real(
-            relation_weight, "relation_weight", o, low=0.0
-        )
+        self.relation_weight = _nonneg(relation_weight, "relation_weight")
         self.momentum = check_real(momentum, "momentum", o, 0.0, 1.0, "left")
-        self.temperature = check_real(
-            temperature, "temperature", o, 0.0, None, "neither"
-        )
+        self.temperature = _pos(temperature, "temperature")
         self.threshold = check_real(threshold, "threshold", o, 0.0, 1.0, "right")
+        self.select = check_in(select, "select", o, ("unary", "propagated"))
         self.mf_steps = check_int(mf_steps, "mf_steps", o, low=0)
-        self.mf_weight = (
-            None
-            if mf_weight is None
-            else check_real(mf_weight, "mf_weight", o, low=0.0)
-        )
+        self.mf_weight = None if mf_weight is None else _nonneg(mf_weight, "mf_weight")
         self.use_color = bool(use_color)
         self.supervoxel_kwargs = dict(supervoxel_kwargs or {})
         self.device = device
@@ -198,7 +187,6 @@ class OneThingOneClick:
             f"temperature={self.temperature}, mf_steps={self.mf_steps})"
         )
 
-    # ---------------------------------------------------------- internals
     def _prepare(
         self, scenes: Sequence[Any], clicks: Sequence[ClicksLike] | None, owner: str
     ) -> list[Prepared]:
@@ -207,23 +195,14 @@ class OneThingOneClick:
     def _networks(self, device: torch.device) -> Networks:
         return build_networks(self, device)
 
-    def _refine(self, d: Prepared, clicked: Tensor | None) -> tuple[Tensor, Tensor]:
-        """Point probabilities ``[P, C]`` and propagated beliefs ``[S, C]``."""
-        proba, unary, rel, feats = infer(self.nets_, d)
-        graph = scene_graph(d)
-        q = propagate(
-            d,
-            graph,
-            unary,
-            rel,
-            feats,
-            steps=self.mf_steps,
-            weight=self.mf_weight,
-            clicked=clicked,
-        )
-        return proba, q
+    def _refine(
+        self, d: Prepared, clicked: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Point probabilities, propagated beliefs, the networks' confidence."""
+        from pointcloud._otoc_predict import refine_scene
 
-    # -------------------------------------------------------------- fit
+        return refine_scene(self, d, clicked)
+
     def fit(
         self,
         scenes: Sequence[Any],
@@ -246,21 +225,9 @@ class OneThingOneClick:
         Returns:
             OneThingOneClick: ``self``.
         """
-        from pointcloud._otoc_fit import run_rounds
+        from pointcloud._otoc_fit import fit_rounds
 
-        for attr in ("num_classes_", "use_color_"):
-            self.__dict__.pop(attr, None)
-        data = self._prepare(scenes, clicks, "OneThingOneClick.fit")
-        if not any(bool((d.clicked >= 0).any()) for d in data):
-            raise param_error(
-                "clicks", "OneThingOneClick.fit", "at least one click", "none"
-            )
-        from pointcloud.clicks import warn_missing_classes
-
-        clicked = torch.cat([d.clicked[d.clicked >= 0].cpu() for d in data])
-        warn_missing_classes(clicked, self.num_classes_)
-        self.nets_ = self._networks(data[0].x.device)
-        run_rounds(self, data, resume=resume, callback=callback)
+        fit_rounds(self, scenes, clicks, resume=resume, callback=callback)
         return self
 
     def fit_supervised(self, scenes: Sequence[Any]) -> OneThingOneClick:
@@ -299,42 +266,16 @@ class OneThingOneClick:
                 ``False`` returns the backbone's arg-max per point.
         """
         self._check_fitted()
-        owner = "OneThingOneClick.predict"
-        s = as_scene(scene, owner).to(self.nets_.relation.prototypes.device)
-        if self.use_color_ and s.colors is None:
-            raise param_error(
-                "scene",
-                owner,
-                "a scene with colours (the model was trained with them)",
-                "no colours",
-            )
-        if clicks is None:
-            empty = torch.zeros(0, dtype=torch.long, device=s.device)
-            d = prepare_scene(
-                s, empty, empty, num_classes=self.num_classes_, use_color=self.use_color_,
-                voxel_sizes=self.voxel_sizes, k=self.k, vccs=self.supervoxel_kwargs,
-            )  # fmt: skip
-        else:
-            d = self._prepare([s], [clicks], owner)[0]
-        proba, q = self._refine(d, d.clicked if clicks is not None else None)
-        pred = q.argmax(1)[d.segments] if refine else proba.argmax(1)
-        return pred.to(as_scene(scene, owner).device)
+        from pointcloud._otoc_predict import predict_scene
+
+        return predict_scene(self, scene, clicks, refine)
 
     def score(self, scenes: Sequence[Any], *, refine: bool = True) -> float:
         """mIoU over the points of ``scenes`` (labels ``-1`` ignored), no clicks."""
-        preds, truth = [], []
-        for s in scenes:
-            sc = as_scene(s, "OneThingOneClick.score")
-            if sc.labels is None:
-                raise param_error(
-                    "scenes",
-                    "OneThingOneClick.score",
-                    "scenes with labels",
-                    "a scene without",
-                )
-            preds.append(self.predict(sc, refine=refine).cpu())
-            truth.append(sc.labels.cpu())
-        return mean_iou(torch.cat(preds), torch.cat(truth), self.num_classes_)
+        self._check_fitted()
+        from pointcloud._otoc_predict import score_scenes
+
+        return score_scenes(self, scenes, refine)
 
     def _say(self, text: str) -> None:
         if self.log is not None:

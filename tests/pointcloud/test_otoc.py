@@ -212,6 +212,62 @@ def test_bad_input(scenes: list[Scene]) -> None:
         OneThingOneClick(threshold=0.0)
     with pytest.raises(ValueError, match="'voxel_sizes' parameter"):
         OneThingOneClick(levels=2)
+    with pytest.raises(ValueError, match="'select' parameter"):
+        OneThingOneClick(select="max")
+    with pytest.raises(ValueError, match="'lr_next' parameter"):
+        OneThingOneClick(lr_next=0.0)
+    with pytest.raises(ValueError, match="'class_weight_power' parameter"):
+        OneThingOneClick(class_weight_power=-1.0)
+
+
+def test_class_weights_by_hand() -> None:
+    from types import SimpleNamespace
+
+    from pointcloud._otoc_train import class_weights
+
+    # one scene, 4 super-voxels of 1, 1, 2 and 4 points; classes 0, 0, 1, unlabelled
+    d: Any = SimpleNamespace(segments=torch.tensor([0, 1, 2, 2, 3, 3, 3, 3]))
+    labels = [torch.tensor([0, 0, 1, -1])]
+    # labelled points: class 0 twice, class 1 twice, class 2 never
+    assert torch.allclose(
+        class_weights([d], labels, 3, 0.5), torch.tensor([1.0, 1.0, 0.0])
+    )
+    labels = [torch.tensor([0, -1, 1, 1])]  # class 0: 1 point, class 1: 6 points
+    for power in (0.0, 0.5, 1.0):
+        w = torch.tensor([7 / 1, 7 / 6]) ** power
+        w = w / w.mean()
+        got = class_weights([d], labels, 3, power)
+        assert torch.allclose(got, torch.cat([w, torch.zeros(1)]).float())
+
+
+def test_step_lr_cosine_by_hand() -> None:
+    from pointcloud._otoc_train import step_lr
+
+    assert step_lr(0.01, 7, 10, False) == 0.01
+    assert step_lr(0.01, 0, 10, True) == pytest.approx(0.01)
+    assert step_lr(0.01, 5, 10, True) == pytest.approx(0.005)
+    assert step_lr(0.01, 10, 10, True) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("select", ["unary", "propagated"])
+def test_pseudo_labels_follow_the_selected_confidence(select: str) -> None:
+    from types import SimpleNamespace
+
+    from pointcloud._otoc_fit import _pseudo_labels
+
+    # 4 super-voxels, 2 classes; super-voxel 3 is clicked as class 0
+    q = torch.tensor([[0.95, 0.05], [0.2, 0.8], [0.05, 0.95], [0.1, 0.9]])
+    own = torch.tensor([0.5, 0.97, 0.93, 0.2])  # the networks' own confidence
+    d: Any = SimpleNamespace(
+        clicked=torch.tensor([-1, -1, -1, 0]), segments=torch.arange(4)
+    )
+    model: Any = SimpleNamespace(
+        threshold=0.9, select=select, _refine=lambda d, c: (None, q, own)
+    )
+    labels, preds = _pseudo_labels(model, [d])
+    want = [-1, 1, 1, 0] if select == "unary" else [0, -1, 1, 0]
+    assert labels[0].tolist() == want  # the click always wins
+    assert preds[0].tolist() == [0, 1, 1, 1]  # the propagated arg-max
 
 
 def test_segmentation_scores_by_hand() -> None:
