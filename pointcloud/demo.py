@@ -2,7 +2,8 @@
 
 The demo builds a furnished room (:func:`~pointcloud.synthetic.make_indoor_scene`),
 keeps the label of one random point per object (the "one thing one click" setting)
-and segments the room with One Thing One Click
+and segments the room with One Thing One Click, trained on this room and a few more
+clicked synthetic rooms
 (:class:`~pointcloud.otoc.OneThingOneClick`): super-voxels, clicked super-voxels as
 labels, rounds of backbone + relation-head training, fusion and mean-field
 propagation on the super-voxel graph, confident super-voxels as new pseudo-labels.
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,17 +32,18 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from graphssl._validation import check_in, check_real
+from graphssl._validation import check_in, check_int, check_real
 from graphssl.metrics import accuracy, mean_iou, per_class_iou
 from pointcloud._otoc_demo_out import Clock, write_demo_files
 from pointcloud._otoc_demo_spread import COLOR_WEIGHT, spread_clicks
-from pointcloud.synthetic import IndoorScene, make_indoor_scene, one_click_per_object
+from pointcloud._otoc_demo_train import otoc_on_rooms
+from pointcloud.synthetic import (
+    IndoorScene,
+    make_indoor_scene,
+    one_click_per_object,
+)
 
 __all__ = ["COLOR_WEIGHT", "DemoResult", "register", "run_demo"]
-
-#: Super-voxel settings of the demo: 8 cm voxels, 40 cm seeds suit rooms sampled at
-#: a few hundred points per square metre (about 40 points per super-voxel).
-SUPERVOXELS = {"voxel_size": 0.08, "seed_resolution": 0.4}
 
 
 @dataclass(frozen=True)
@@ -80,32 +81,6 @@ class DemoResult:
     history: list[Any] = field(default_factory=list)
 
 
-def _otoc(
-    scene: IndoorScene, clicks: Tensor, dev: torch.device, clock: Clock,
-    rounds: int, epochs: int, seed: int,
-) -> tuple[Tensor, list[Any]]:  # fmt: skip
-    """Fit One Thing One Click on the scene and predict it with its clicks held."""
-    from pointcloud.otoc import OneThingOneClick
-
-    model = OneThingOneClick(
-        rounds=rounds, epochs=epochs, epochs_next=max(epochs // 2, 1), seed=seed,
-        device=dev, supervoxel_kwargs=SUPERVOXELS, log=lambda t: clock.say("        " + t),
-    )  # fmt: skip
-    clock.say(
-        f"  [3/5] One Thing One Click: {rounds} rounds of backbone + relation training "
-        "(round 1 also builds super-voxels), then fusion, mean-field propagation and "
-        "pseudo-labels"
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*have no click")  # ceiling etc.
-        model.fit([scene.to_scene()], [clicks])
-    n_sv = int(model.labels_[0].numel())
-    clock.step("train", f"[3/5] trained on {n_sv:,} super-voxels")
-    pred = model.predict(scene.to_scene(), clicks).cpu()
-    clock.step("predict", "[4/5] prediction: fusion + propagation with the clicks held")
-    return pred, list(model.history_)
-
-
 def run_demo(
     *,
     method: str = "otoc",
@@ -115,7 +90,9 @@ def run_demo(
     device: str | torch.device = "cpu",
     out_dir: str | Path | None = "graphssl-demo",
     rounds: int = 3,
-    epochs: int = 100,
+    epochs: int = 30,
+    extra_rooms: int = 3,
+    extra_points: int = 8_000,
     k: int = 10,
     color_weight: float = COLOR_WEIGHT,
     alpha: float = 0.99,
@@ -135,8 +112,11 @@ def run_demo(
             ``demo_prediction.ply``; ``None`` writes nothing.
             (default: ``"graphssl-demo"``)
         rounds (int, optional): OTOC self-training rounds. (default: ``3``)
-        epochs (int, optional): OTOC training steps of round 1 (later rounds: half).
-            (default: ``100``)
+        epochs (int, optional): OTOC passes over the training rooms in round 1
+            (later rounds: half). (default: ``30``)
+        extra_rooms (int, optional): OTOC: more seeded synthetic rooms, one click per
+            object, trained on together with the scene. (default: ``3``)
+        extra_points (int, optional): OTOC: points per extra room. (default: ``8_000``)
         k (int, optional): propagation: neighbours per point. (default: ``10``)
         color_weight (float, optional): propagation: λ in ``[xyz, λ·rgb]``.
             (default: :data:`COLOR_WEIGHT`)
@@ -149,6 +129,8 @@ def run_demo(
     """
     method = check_in(method, "method", "run_demo", ("otoc", "propagation"))
     color_weight = check_real(color_weight, "color_weight", "run_demo", low=0.0)
+    extra_rooms = check_int(extra_rooms, "extra_rooms", "run_demo", low=0)
+    extra_points = check_int(extra_points, "extra_points", "run_demo", low=100)
     dev = torch.device(device)
     clock = Clock(log)
     clock.say(
@@ -170,7 +152,9 @@ def run_demo(
     )
     history: list[Any] = []
     if method == "otoc":
-        pred, history = _otoc(scene, clicks, dev, clock, rounds, epochs, seed)
+        pred, history = otoc_on_rooms(
+            scene, clicks, dev, clock, rounds, epochs, seed, extra_rooms, extra_points
+        )
     else:
         pred = spread_clicks(
             scene.points.to(dev), scene.colors.to(dev), clicks.to(dev),
@@ -226,6 +210,8 @@ def _main(args: argparse.Namespace) -> int:
         out_dir=args.out,
         rounds=args.rounds,
         epochs=args.epochs,
+        extra_rooms=args.extra_rooms,
+        extra_points=args.extra_points,
         k=args.k,
         color_weight=args.color_weight,
         alpha=args.alpha,
@@ -257,7 +243,12 @@ def register(
     add("--points", type=int, default=10_000, help="scene size (default: 10000)")
     add("--objects", type=int, default=8, help="pieces of furniture (default: 8)")
     add("--rounds", type=int, default=3, help="OTOC rounds (default: 3)")
-    add("--epochs", type=int, default=100, help="OTOC steps of round 1 (default: 100)")
+    add("--epochs", type=int, default=30,
+        help="OTOC passes over the rooms in round 1 (default: 30)")  # fmt: skip
+    add("--extra-rooms", type=int, default=3,
+        help="OTOC: more clicked synthetic rooms to train on (default: 3)")  # fmt: skip
+    add("--extra-points", type=int, default=8_000,
+        help="OTOC: points per extra room (default: 8000)")  # fmt: skip
     add("--k", type=int, default=10, help="propagation: neighbours (default: 10)")
     add(
         "--out",

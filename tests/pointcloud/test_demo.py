@@ -11,7 +11,13 @@ import torch
 from pointcloud.demo import DemoResult, register, run_demo
 from pointcloud.io import read_ply
 
-SMALL = {"num_points": 3_000, "num_objects": 4, "rounds": 2, "epochs": 10}
+SMALL = {
+    "num_points": 3_000,
+    "num_objects": 4,
+    "rounds": 2,
+    "epochs": 10,
+    "extra_rooms": 0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +79,30 @@ def test_demo_narrates(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_method() -> None:
     with pytest.raises(ValueError, match="'method' parameter of run_demo"):
         run_demo(method="magic", out_dir=None, log=None)
+    with pytest.raises(ValueError, match="'extra_rooms' parameter of run_demo"):
+        run_demo(extra_rooms=-1, out_dir=None, log=None)
+    with pytest.raises(ValueError, match="'extra_points' parameter of run_demo"):
+        run_demo(extra_points=10, out_dir=None, log=None)
+
+
+def test_demo_trains_on_extra_rooms(one_thread: None) -> None:
+    from pointcloud.synthetic import make_scene_set
+
+    lines: list[str] = []
+    result = run_demo(
+        num_points=2_000, num_objects=3, rounds=1, epochs=2, extra_rooms=2,
+        extra_points=1_500, out_dir=None, log=lines.append,
+    )  # fmt: skip
+    # The extra rooms are the seeded set the demo documents; every instance is
+    # clicked once, so the narrated total is the demo room's plus theirs.
+    rooms = make_scene_set(2, seed=7, num_points=1_500, num_objects=(6, 10))
+    extra = sum(
+        len(torch.unique(r.instances)) for r in rooms if r.instances is not None
+    )
+    text = "\n".join(lines)
+    assert "+ 2 more synthetic rooms (1,500 points each)" in text
+    assert f"{result.num_clicks + extra} clicks in all" in text
+    assert result.prediction.shape == (2_000,)
 
 
 def test_register_uses_parent_options() -> None:
@@ -83,7 +113,8 @@ def test_register_uses_parent_options() -> None:
     register(parser.add_subparsers(dest="command"), [common])
     args = parser.parse_args(["demo", "--points", "2000", "--k", "8", "--seed", "3"])
     assert (args.points, args.objects, args.k, args.seed) == (2000, 8, 8, 3)
-    assert (args.method, args.rounds, args.epochs) == ("otoc", 3, 100)
+    assert (args.method, args.rounds, args.epochs) == ("otoc", 3, 30)
+    assert (args.extra_rooms, args.extra_points) == (3, 8_000)
     assert args.device == "auto"
     assert args.out == Path("graphssl-demo")
     assert callable(args.func)
@@ -101,6 +132,10 @@ def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         "1",
         "--epochs",
         "3",
+        "--extra-rooms",
+        "1",
+        "--extra-points",
+        "1000",
     ]
     assert cli.main([*argv, "--device", "cpu", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "demo.png").exists()
