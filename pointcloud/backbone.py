@@ -183,7 +183,9 @@ class _KNNConv(nn.Module):
         self.residual = cin == cout
 
     def forward(self, h: Tensor, nbr: Tensor) -> Tensor:
-        g = h[nbr]  # [V, K, F]
+        # index_select, not h[nbr]: the backward of advanced indexing accumulates in a
+        # thread-dependent order on CPU, so two runs with >1 thread would differ.
+        g = h.index_select(0, nbr.reshape(-1)).view(*nbr.shape, h.shape[1])  # [V, K, F]
         z = torch.cat([h, g.max(1).values - h, g.mean(1)], 1)
         out = torch.relu(self.norm(self.lin(z)))
         return out + h if self.residual else out
@@ -275,7 +277,7 @@ class PointVoxelNet(nn.Module):
                 h = conv(h, nbr)
             skips.append(h)
         for lvl in range(self.levels - 2, -1, -1):  # decoder: coarse to fine
-            up = h[pyramid.assign[lvl + 1]]
+            up = h.index_select(0, pyramid.assign[lvl + 1])
             h = self.up[lvl](torch.cat([skips[lvl], up], 1))
-        feats = self.head(torch.cat([p, h[pyramid.assign[0]]], 1))
+        feats = self.head(torch.cat([p, h.index_select(0, pyramid.assign[0])], 1))
         return self.classifier(feats), feats

@@ -120,6 +120,28 @@ def test_net_is_permutation_equivariant(one_thread: None) -> None:
     assert torch.allclose(out[perm], out_p, atol=1e-10)
 
 
+def test_net_gradients_are_reproducible_with_threads() -> None:
+    # Two backward passes with two threads must agree bit for bit: advanced-indexing
+    # backward accumulates in a thread-dependent order on CPU, index_select does not.
+    torch.manual_seed(0)
+    points = torch.rand(20_000, 3) * torch.tensor([6.0, 5.0, 3.0])
+    pyr = build_pyramid(points, (0.1, 0.3), k=8)
+    net = PointVoxelNet(5, 4, hidden=16, levels=2)
+    x = point_features(points)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        grads = []
+        for _ in range(3):
+            net.zero_grad()
+            logits, _ = net(x, pyr)
+            logits.pow(2).sum().backward()
+            grads.append(torch.cat([p.grad.flatten() for p in net.parameters()]))  # type: ignore[union-attr]
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(grads[0], grads[1]) and torch.equal(grads[0], grads[2])
+
+
 def test_net_checks_its_inputs() -> None:
     points = _cloud()
     net = PointVoxelNet(5, 3, levels=2)
