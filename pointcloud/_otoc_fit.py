@@ -84,9 +84,11 @@ def load_checkpoint(
         raise ValueError(
             f"Checkpoint {path} cannot be read ({err}); remove it."
         ) from err
+    separate = any(k.startswith("relation_backbone.") for k in state["nets"])
     if (
         fp != _fingerprint(data, model.num_classes_)
         or bool(state["use_color"]) != model.use_color_
+        or separate != (model.relation_backbone == "separate")
     ):
         raise ValueError(
             f"Checkpoint {path} belongs to other scenes, classes or settings; "

@@ -34,7 +34,7 @@ SAVED = (
     "class_weight_power", "weight_decay", "hidden",
     "feature_dim", "levels", "voxel_sizes", "k", "relation_weight", "momentum",
     "temperature", "threshold", "select", "mf_steps", "mf_weight", "use_color",
-    "supervoxel_kwargs", "seed",
+    "supervoxel_kwargs", "seed", "relation_backbone",
 )  # fmt: skip
 
 
@@ -109,7 +109,14 @@ def build_networks(model: OneThingOneClick, device: torch.device) -> Networks:
             model.feature_dim, model.num_classes_, momentum=model.momentum,
             temperature=model.temperature,
         )  # fmt: skip
-    return Networks(bb, rel).to(device)
+        # built last so that the shared layout's initial weights stay as they were
+        rb = None
+        if model.relation_backbone == "separate":
+            rb = PointVoxelNet(
+                in_ch, model.num_classes_, hidden=model.hidden,
+                feature_dim=model.feature_dim, levels=model.levels,
+            )  # fmt: skip
+    return Networks(bb, rel, rb).to(device)
 
 
 def save_model(model: OneThingOneClick, path: str | os.PathLike[str]) -> None:

@@ -28,10 +28,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pointcloud._otoc_data import Prepared
-from pointcloud.backbone import PointVoxelNet
+from pointcloud.backbone import PointVoxelNet, Pyramid
 from pointcloud.relation import PrototypeRelation, segment_mean
 
-__all__ = ["Networks", "class_weights", "infer", "step_lr", "train_round"]
+__all__ = [
+    "Networks",
+    "class_weights",
+    "infer",
+    "step_losses",
+    "step_lr",
+    "train_round",
+]
 
 #: Largest horizontal shift of the augmentation (m): furniture stands anywhere in a
 #: room, so absolute x and y must not become a cue.
@@ -39,12 +46,32 @@ _SHIFT = 2.0
 
 
 class Networks(nn.Module):
-    """The backbone and the relation head, saved and moved together."""
+    """The backbone and the relation head, saved and moved together.
 
-    def __init__(self, backbone: PointVoxelNet, relation: PrototypeRelation) -> None:
+    With ``relation_backbone`` (``relation_backbone="separate"``) the relation head
+    embeds that second network's point features, so the relation loss never reaches
+    the segmentation backbone (the paper's code trains two networks); without it the
+    head shares ``backbone``'s features.
+    """
+
+    def __init__(
+        self,
+        backbone: PointVoxelNet,
+        relation: PrototypeRelation,
+        relation_backbone: PointVoxelNet | None = None,
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.relation = relation
+        self.relation_backbone = relation_backbone
+
+    def relation_features(self, x: Tensor, pyramid: Pyramid, feats: Tensor) -> Tensor:
+        """Point features ``[P, F]`` the relation head embeds: ``feats`` (the
+        backbone's) when shared, else the relation backbone's on ``x``."""
+        if self.relation_backbone is None:
+            return feats
+        out: tuple[Tensor, Tensor] = self.relation_backbone(x, pyramid)
+        return out[1]
 
 
 def _augment(x: Tensor, g: torch.Generator) -> Tensor:
@@ -83,6 +110,26 @@ def step_lr(lr: float, step: int, total: int, cosine: bool) -> float:
     r"""Learning rate of optimiser step ``step`` (from 0) of ``total``: ``lr``, or with
     ``cosine`` :math:`\tfrac{lr}{2}(1 + \cos(\pi\, step / total))`."""
     return lr * 0.5 * (1 + math.cos(math.pi * step / total)) if cosine else lr
+
+
+def step_losses(
+    nets: Networks,
+    d: Prepared,
+    x: Tensor,
+    lab: Tensor,
+    weight: Tensor,
+    relation_weight: float,
+    generator: torch.Generator,
+) -> tuple[Tensor, Tensor]:
+    """Weighted cross-entropy of the backbone and the unweighted relation loss
+    (a zero tensor when ``relation_weight`` is 0) on positions ``x`` of scene ``d``."""
+    logits, feats = nets.backbone(x, d.pyramid)
+    ce = F.cross_entropy(logits, lab[d.segments], weight=weight, ignore_index=-1)
+    if relation_weight <= 0:
+        return ce, ce.new_zeros(())
+    rf = nets.relation_features(x, d.pyramid, feats)
+    emb = nets.relation.embed(rf, d.segments, d.num_segments)
+    return ce, nets.relation.loss(emb, lab, generator)
 
 
 def train_round(
@@ -130,13 +177,8 @@ def train_round(
         for j in torch.randperm(len(usable), generator=generator).tolist():
             d, lab = data[usable[j]], labels[usable[j]]
             x = _augment(d.x, generator)
-            logits, feats = nets.backbone(x, d.pyramid)
-            loss = F.cross_entropy(
-                logits, lab[d.segments], weight=weight, ignore_index=-1
-            )
-            if relation_weight > 0:
-                emb = nets.relation.embed(feats, d.segments, d.num_segments)
-                loss = loss + relation_weight * nets.relation.loss(emb, lab, generator)
+            ce, rel = step_losses(nets, d, x, lab, weight, relation_weight, generator)
+            loss = ce + relation_weight * rel
             for group in opt.param_groups:
                 group["lr"] = step_lr(lr, done, total_steps, cosine)
             done += 1
@@ -164,5 +206,6 @@ def infer(nets: Networks, d: Prepared) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     proba = torch.softmax(logits, 1)
     unary = segment_mean(proba, d.segments, d.num_segments)
     sv_feats = segment_mean(feats, d.segments, d.num_segments)
-    emb = nets.relation.embed(feats, d.segments, d.num_segments)
+    rf = nets.relation_features(d.x, d.pyramid, feats)
+    emb = nets.relation.embed(rf, d.segments, d.num_segments)
     return proba, unary, nets.relation.proba(emb), sv_feats

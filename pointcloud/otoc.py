@@ -16,9 +16,8 @@ object carries a label; its super-voxel inherits it. Each round :math:`r = 1..R`
 Every round is logged (:class:`OTOCRoundLog`) and, with ``checkpoint``, saved with the
 networks, prototypes, pseudo-labels and random state, so an interrupted ``fit``
 resumes after the last finished round and ends exactly where an uninterrupted one
-would (on CPU). :class:`graphssl.rounds.RefineRetrain` is not used: it checkpoints
-labels only, selects from its own refine output and retrains from scratch each round,
-whereas this loop warm-starts the networks and must save their state.
+would (on CPU). Not :class:`graphssl.rounds.RefineRetrain`: it saves labels only and
+retrains from scratch, whereas this loop warm-starts the networks.
 """
 
 from __future__ import annotations
@@ -69,22 +68,20 @@ class OneThingOneClick:
         hidden, feature_dim, levels, voxel_sizes, k: backbone shape, see
             :class:`~pointcloud.backbone.PointVoxelNet` and
             :func:`~pointcloud.backbone.build_pyramid`.
-        relation_weight (float): :math:`\\lambda` of the relation loss. The head shares
-            the backbone (the paper trains a second network) and at ``1`` pulls its
-            features off segmentation; validation mIoU 0.832 / 0.915 / 0.927 at
-            ``1`` / ``0.3`` / ``0.1`` (``benchmarks/bench_otoc.py``). (default: ``0.1``)
+        relation_weight (float): :math:`\\lambda` of the relation loss; a shared backbone
+            is pulled off segmentation at ``1`` (BENCHMARKS.md). (default: ``0.1``)
+        relation_backbone (str): ``"shared"`` (the head embeds the backbone's
+            features) or ``"separate"`` (a second backbone of the same shape, the
+            paper's code, trained by the relation loss alone). (default: ``"shared"``)
         momentum (float): prototype EMA momentum. (default: ``0.9``)
         temperature (float): relation softmax temperature. (default: ``0.07``)
         threshold (float): confidence for a pseudo-label. (default: ``0.9``)
-        select (str): which confidence must reach ``threshold``: ``"unary"``, the
-            networks' own, :math:`\\max_c \\max(U_{ic}, U'_{ic})` (the released code's
-            rule), or ``"propagated"``, :math:`\\max_c Q_{ic}` after mean field. The
-            label is the arg-max of :math:`Q` either way. (default: ``"propagated"``)
+        select (str): confidence that must reach ``threshold``: ``"unary"``,
+            :math:`\\max_c \\max(U_{ic}, U'_{ic})` (the released code), or ``"propagated"``,
+            :math:`\\max_c Q_{ic}`; the label is :math:`\\arg\\max Q`. (default: ``"propagated"``)
         mf_steps (int): mean-field steps. (default: ``5``)
         mf_weight (float, optional): pairwise weight :math:`w`; ``None`` for the
-            paper's ``100/S``, meant for a dense kernel and too weak on the sparse
-            super-voxel graph; ``3`` made the errors confident too (BENCHMARKS.md).
-            (default: ``1.0``)
+            paper's ``100/S`` (too weak on the sparse super-voxel graph). (default: ``1``)
         use_color (bool): feed colours to the network (scenes without colours fall
             back to geometry with a warning). (default: ``True``)
         supervoxel_kwargs (dict, optional): arguments of
@@ -97,7 +94,7 @@ class OneThingOneClick:
         log (callable, optional): receives one line per round.
 
     Attributes:
-        nets_ (Networks): trained backbone and relation head.
+        nets_ (Networks): trained backbone(s) and relation head.
         history_ (list[OTOCRoundLog]): one entry per round.
         labels_ (list[Tensor]): final super-voxel labels per training scene.
         num_classes_ (int): ``C``.
@@ -128,6 +125,7 @@ class OneThingOneClick:
         voxel_sizes: Sequence[float] = (0.1, 0.3, 0.9),
         k: int = 8,
         relation_weight: float = 0.1,
+        relation_backbone: str = "shared",
         momentum: float = 0.9,
         temperature: float = 0.07,
         threshold: float = 0.9,
@@ -165,6 +163,8 @@ class OneThingOneClick:
         self.voxel_sizes = tuple(_pos(v, "voxel_sizes") for v in voxel_sizes)
         self.k = check_int(k, "k", o, low=1)
         self.relation_weight = _nonneg(relation_weight, "relation_weight")
+        rb, layouts = relation_backbone, ("shared", "separate")
+        self.relation_backbone = check_in(rb, "relation_backbone", o, layouts)
         self.momentum = check_real(momentum, "momentum", o, 0.0, 1.0, "left")
         self.temperature = _pos(temperature, "temperature")
         self.threshold = check_real(threshold, "threshold", o, 0.0, 1.0, "right")

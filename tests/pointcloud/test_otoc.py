@@ -73,14 +73,17 @@ def test_one_class_gives_constant_output(one_thread: None) -> None:
     assert bool((model.predict(scene, clicks) == 1).all())
 
 
+@pytest.mark.parametrize("layout", ["shared", "separate"])
 def test_resume_equals_uninterrupted(
-    scenes: list[Scene], tmp_path: Path, one_thread: None
+    scenes: list[Scene], tmp_path: Path, one_thread: None, layout: str
 ) -> None:
-    full = _tiny(rounds=2).fit(scenes)
+    full = _tiny(rounds=2, relation_backbone=layout).fit(scenes)
     ckpt = tmp_path / "otoc.pt"
-    _tiny(rounds=1, checkpoint=ckpt).fit(scenes)  # "interrupted" after round 1
+    _tiny(rounds=1, checkpoint=ckpt, relation_backbone=layout).fit(scenes)
     lines: list[str] = []
-    resumed = _tiny(rounds=2, checkpoint=ckpt, log=lines.append).fit(scenes)
+    resumed = _tiny(
+        rounds=2, checkpoint=ckpt, log=lines.append, relation_backbone=layout
+    ).fit(scenes)
     assert "(from checkpoint)" in lines[0]
     assert [h.round for h in resumed.history_] == [1, 2]
     for (k, a), b in zip(
@@ -91,6 +94,11 @@ def test_resume_equals_uninterrupted(
         assert torch.equal(a, b), k
     for a, b in zip(full.labels_, resumed.labels_, strict=True):
         assert torch.equal(a, b)
+    second = any(k.startswith("relation_backbone.") for k in full.nets_.state_dict())
+    assert second == (layout == "separate")
+    other_layout = "shared" if layout == "separate" else "separate"
+    with pytest.raises(ValueError, match="other scenes, classes or settings"):
+        _tiny(rounds=2, checkpoint=ckpt, relation_backbone=other_layout).fit(scenes)
     other = make_indoor_scene(1000, num_objects=2, seed=9).to_scene()
     with pytest.raises(ValueError, match="other scenes"):
         _tiny(rounds=2, checkpoint=ckpt).fit([other])
@@ -99,12 +107,18 @@ def test_resume_equals_uninterrupted(
         _tiny(rounds=2, checkpoint=ckpt).fit(scenes)
 
 
+@pytest.mark.parametrize("layout", ["shared", "separate"])
 def test_save_load_round_trip(
-    scenes: list[Scene], tmp_path: Path, one_thread: None
+    scenes: list[Scene], tmp_path: Path, one_thread: None, layout: str
 ) -> None:
-    model = _tiny(rounds=1).fit(scenes[:1])
+    model = _tiny(rounds=1, relation_backbone=layout).fit(scenes[:1])
     model.save(tmp_path / "m.pt")
     loaded = OneThingOneClick.load(tmp_path / "m.pt")
+    assert loaded.relation_backbone == layout
+    want, got = model.nets_.state_dict(), loaded.nets_.state_dict()
+    assert want.keys() == got.keys()
+    assert all(torch.equal(want[k], got[k]) for k in want)
+    assert (loaded.nets_.relation_backbone is not None) == (layout == "separate")
     assert torch.equal(loaded.predict(scenes[1]), model.predict(scenes[1]))
     assert repr(loaded) == repr(model)
     (tmp_path / "bad.pt").write_text("nope")
@@ -218,6 +232,11 @@ def test_bad_input(scenes: list[Scene]) -> None:
         OneThingOneClick(lr_next=0.0)
     with pytest.raises(ValueError, match="'class_weight_power' parameter"):
         OneThingOneClick(class_weight_power=-1.0)
+    with pytest.raises(
+        ValueError,
+        match=r"The 'relation_backbone' parameter of OneThingOneClick must be one of",
+    ):
+        OneThingOneClick(relation_backbone="twin")
 
 
 def test_class_weights_by_hand() -> None:
@@ -280,6 +299,55 @@ def test_segmentation_scores_by_hand() -> None:
     assert res.accuracy == pytest.approx(0.75)
     assert res.num_points == 4
     assert "mIoU 58.3 %" in res.lines()[0]
+
+
+def _grads(module: torch.nn.Module) -> list[float]:
+    return [
+        0.0 if p.grad is None else float(p.grad.abs().sum())
+        for p in module.parameters()
+    ]
+
+
+@pytest.mark.parametrize("layout", ["shared", "separate"])
+def test_relation_loss_reaches_only_its_backbone(
+    scenes: list[Scene], one_thread: None, layout: str
+) -> None:
+    from pointcloud._otoc_train import infer, step_losses
+
+    model = _tiny(relation_backbone=layout)
+    d = model._prepare(scenes[:1], None, "test")[0]
+    nets = model._networks(torch.device("cpu"))
+    shared = _tiny()
+    shared._prepare(scenes[:1], None, "test")
+    ref = shared._networks(torch.device("cpu"))
+    # the segmentation backbone starts from the same weights in both layouts
+    for k, v in ref.backbone.state_dict().items():
+        assert torch.equal(v, nets.backbone.state_dict()[k]), k
+    weight = torch.ones(model.num_classes_)
+    gen = torch.Generator().manual_seed(0)
+    ce, rel = step_losses(nets, d, d.x, d.clicked, weight, 1.0, gen)
+    assert float(rel.detach()) > 0
+    rel.backward()  # type: ignore[no-untyped-call]
+    seg = _grads(nets.backbone)
+    if layout == "shared":
+        assert nets.relation_backbone is None
+        assert max(seg) > 0  # today's behaviour: the relation loss bends the features
+        return
+    assert nets.relation_backbone is not None
+    assert max(seg) == 0.0  # no gradient from the relation loss to segmentation
+    assert max(_grads(nets.relation_backbone)) > 0
+    nets.zero_grad(set_to_none=True)
+    ce.backward()  # type: ignore[no-untyped-call]
+    assert max(_grads(nets.backbone)) > 0
+    assert max(_grads(nets.relation_backbone)) == 0.0
+    # U' comes from the relation backbone, U from the segmentation backbone
+    _, u0, r0, _ = infer(nets, d)
+    with torch.no_grad():
+        for p in nets.relation_backbone.parameters():
+            p.add_(0.5 * torch.randn(p.shape, generator=gen))
+    _, u1, r1, _ = infer(nets, d)
+    assert torch.equal(u0, u1)
+    assert not torch.allclose(r0, r1)
 
 
 def test_repr() -> None:
