@@ -37,7 +37,10 @@ def otoc_on_rooms(
         )
         scenes += extra
         for i, room in enumerate(extra):
-            assert room.instances is not None and room.labels is not None  # synthetic
+            if (
+                room.instances is None or room.labels is None
+            ):  # synthetic rooms have both
+                raise RuntimeError(f"synthetic room {room.name} came without labels")
             all_clicks.append(
                 one_click_per_object(room.instances, room.labels, seed=seed + 100 + i)
             )

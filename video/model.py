@@ -252,7 +252,8 @@ class RSKPModel(nn.Module):
         with ``x`` shared with the intra-video branch, see :mod:`video._fused`).
         """
         linear, drop = self.embedding[0], self.embedding[2]
-        assert isinstance(drop, nn.Dropout)
+        if not isinstance(drop, nn.Dropout):  # only if someone replaced the embedding
+            raise TypeError(f"RSKPModel.embedding[2] must be nn.Dropout, got {drop!r}")
         mask_f = mask.to(features.dtype)
         h = torch.relu(linear(features))
         x = masked_dropout(h, mask_f, drop.p, self.training)
