@@ -12,6 +12,7 @@ from graphssl._validation import param_error
 from graphssl.metrics import mean_iou
 from pointcloud._otoc_data import ClicksLike, Prepared, as_scene, prepare_scene
 from pointcloud._otoc_refine import propagate, scene_graph
+from pointcloud._otoc_setup import prepare_all
 from pointcloud._otoc_train import infer
 
 if TYPE_CHECKING:
@@ -44,14 +45,17 @@ def predict_scene(
             "scene", owner, "a scene with colours (the model was trained with them)",
             "no colours",
         )  # fmt: skip
+    vccs = model.predict_supervoxel_kwargs
+    if vccs is None:
+        vccs = model.supervoxel_kwargs
     if clicks is None:
         empty = torch.zeros(0, dtype=torch.long, device=s.device)
         d = prepare_scene(
             s, empty, empty, num_classes=model.num_classes_, use_color=model.use_color_,
-            voxel_sizes=model.voxel_sizes, k=model.k, vccs=model.supervoxel_kwargs,
+            voxel_sizes=model.voxel_sizes, k=model.k, vccs=vccs,
         )  # fmt: skip
     else:
-        d = model._prepare([s], [clicks], owner)[0]
+        d = prepare_all(model, [s], [clicks], owner, vccs)[0]
     proba, q, _ = refine_scene(model, d, d.clicked if clicks is not None else None)
     pred = q.argmax(1)[d.segments] if refine else proba.argmax(1)
     return pred.to(as_scene(scene, owner).device)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
-from graphssl._validation import param_error
+from graphssl._validation import check_real, param_error
 from pointcloud._otoc_data import (
     ClicksLike,
     Prepared,
@@ -34,8 +34,25 @@ SAVED = (
     "class_weight_power", "weight_decay", "hidden",
     "feature_dim", "levels", "voxel_sizes", "k", "relation_weight", "momentum",
     "temperature", "threshold", "select", "mf_steps", "mf_weight", "use_color",
-    "supervoxel_kwargs", "seed", "relation_backbone",
+    "supervoxel_kwargs", "seed", "relation_backbone", "predict_supervoxel_kwargs",
 )  # fmt: skip
+
+
+def positive(value: float, name: str) -> float:
+    """A real ``> 0`` parameter of :class:`~pointcloud.otoc.OneThingOneClick`."""
+    return check_real(value, name, "OneThingOneClick", 0.0, None, "neither")
+
+
+def nonneg(value: float, name: str) -> float:
+    """A real ``>= 0`` parameter of :class:`~pointcloud.otoc.OneThingOneClick`."""
+    return check_real(value, name, "OneThingOneClick", low=0.0)
+
+
+def kwargs_or_none(value: Any, name: str) -> dict[str, Any] | None:
+    """A copy of a dict parameter, or ``None``."""
+    if value is None or isinstance(value, dict):
+        return None if value is None else dict(value)
+    raise param_error(name, "OneThingOneClick", "a dict or None", value, TypeError)
 
 
 def _infer_classes(
@@ -62,8 +79,10 @@ def prepare_all(
     scenes: Sequence[Any],
     clicks: Sequence[ClicksLike] | None,
     owner: str,
+    vccs: dict[str, Any] | None = None,
 ) -> list[Prepared]:
-    """Validate scenes and clicks; fix ``num_classes_``/``use_color_`` on first use."""
+    """Validate scenes and clicks; fix ``num_classes_``/``use_color_`` on first use.
+    ``vccs`` overrides ``model.supervoxel_kwargs``."""
     from tqdm import tqdm
 
     if isinstance(scenes, str | bytes) or len(scenes) == 0:
@@ -91,7 +110,8 @@ def prepare_all(
         idx, cls = split_clicks(ck, s, c, model.seed + i, owner)
         out.append(prepare_scene(
             s, idx, cls, num_classes=c, use_color=model.use_color_,
-            voxel_sizes=model.voxel_sizes, k=model.k, vccs=model.supervoxel_kwargs,
+            voxel_sizes=model.voxel_sizes, k=model.k,
+            vccs=model.supervoxel_kwargs if vccs is None else vccs,
         ))  # fmt: skip
     return out
 

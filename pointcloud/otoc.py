@@ -33,18 +33,18 @@ from torch import Tensor
 from graphssl._validation import check_in, check_int, check_real, param_error
 from pointcloud._otoc_data import ClicksLike, Prepared
 from pointcloud._otoc_fit import OTOCRoundLog
-from pointcloud._otoc_setup import build_networks, load_model, prepare_all, save_model
+from pointcloud._otoc_setup import (
+    build_networks,
+    kwargs_or_none,
+    load_model,
+    nonneg,
+    positive,
+    prepare_all,
+    save_model,
+)  # fmt: skip
 from pointcloud._otoc_train import Networks
 
 __all__ = ["OTOCRoundLog", "OneThingOneClick"]
-
-
-def _pos(value: float, name: str) -> float:
-    return check_real(value, name, "OneThingOneClick", 0.0, None, "neither")
-
-
-def _nonneg(value: float, name: str) -> float:
-    return check_real(value, name, "OneThingOneClick", low=0.0)
 
 
 class OneThingOneClick:
@@ -86,6 +86,8 @@ class OneThingOneClick:
             back to geometry with a warning). (default: ``True``)
         supervoxel_kwargs (dict, optional): arguments of
             :func:`pointcloud.supervoxels.supervoxels`.
+        predict_supervoxel_kwargs (dict, optional): the same in :meth:`predict` and
+            :meth:`score` (pure super-voxels pay there); ``None``: ``supervoxel_kwargs``.
         device (str or torch.device, optional): where to train; ``None`` follows the
             scenes.
         seed (int): seed of the networks, the simulated clicks and training.
@@ -134,6 +136,7 @@ class OneThingOneClick:
         mf_weight: float | None = 1.0,
         use_color: bool = True,
         supervoxel_kwargs: dict[str, Any] | None = None,
+        predict_supervoxel_kwargs: dict[str, Any] | None = None,
         device: str | torch.device | None = None,
         seed: int = 0,
         checkpoint: str | os.PathLike[str] | None = None,
@@ -149,30 +152,34 @@ class OneThingOneClick:
         self.rounds = check_int(rounds, "rounds", o, low=1)
         self.epochs = check_int(epochs, "epochs", o, low=1)
         self.epochs_next = check_int(epochs_next, "epochs_next", o, low=0)
-        self.lr = _pos(lr, "lr")
-        self.lr_next = None if lr_next is None else _pos(lr_next, "lr_next")
+        self.lr = positive(lr, "lr")
+        self.lr_next = None if lr_next is None else positive(lr_next, "lr_next")
         self.cosine = bool(cosine)
-        self.class_weight_power = _nonneg(class_weight_power, "class_weight_power")
-        self.weight_decay = _nonneg(weight_decay, "weight_decay")
+        self.class_weight_power = nonneg(class_weight_power, "class_weight_power")
+        self.weight_decay = nonneg(weight_decay, "weight_decay")
         self.hidden = check_int(hidden, "hidden", o, low=1)
         self.feature_dim = check_int(feature_dim, "feature_dim", o, low=1)
         self.levels = check_int(levels, "levels", o, low=1)
         if len(voxel_sizes) != self.levels:
             allowed = f"{self.levels} sizes (levels)"
             raise param_error("voxel_sizes", o, allowed, voxel_sizes)
-        self.voxel_sizes = tuple(_pos(v, "voxel_sizes") for v in voxel_sizes)
+        self.voxel_sizes = tuple(positive(v, "voxel_sizes") for v in voxel_sizes)
         self.k = check_int(k, "k", o, low=1)
-        self.relation_weight = _nonneg(relation_weight, "relation_weight")
+        self.relation_weight = nonneg(relation_weight, "relation_weight")
         rb, layouts = relation_backbone, ("shared", "separate")
         self.relation_backbone = check_in(rb, "relation_backbone", o, layouts)
         self.momentum = check_real(momentum, "momentum", o, 0.0, 1.0, "left")
-        self.temperature = _pos(temperature, "temperature")
+        self.temperature = positive(temperature, "temperature")
         self.threshold = check_real(threshold, "threshold", o, 0.0, 1.0, "right")
         self.select = check_in(select, "select", o, ("unary", "propagated"))
         self.mf_steps = check_int(mf_steps, "mf_steps", o, low=0)
-        self.mf_weight = None if mf_weight is None else _nonneg(mf_weight, "mf_weight")
+        self.mf_weight = None if mf_weight is None else nonneg(mf_weight, "mf_weight")
         self.use_color = bool(use_color)
-        self.supervoxel_kwargs = dict(supervoxel_kwargs or {})
+        self.supervoxel_kwargs = (
+            kwargs_or_none(supervoxel_kwargs, "supervoxel_kwargs") or {}
+        )
+        pk = predict_supervoxel_kwargs
+        self.predict_supervoxel_kwargs = kwargs_or_none(pk, "predict_supervoxel_kwargs")
         self.device = device
         self.seed = check_int(seed, "seed", o, low=0)
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
@@ -180,11 +187,10 @@ class OneThingOneClick:
         self.log = log
 
     def __repr__(self) -> str:
+        names = ("num_classes", "rounds", "epochs", "epochs_next", "lr", "threshold",
+                 "momentum", "temperature", "mf_steps")  # fmt: skip
         return (
-            f"OneThingOneClick(num_classes={self.num_classes}, rounds={self.rounds}, "
-            f"epochs={self.epochs}, epochs_next={self.epochs_next}, lr={self.lr}, "
-            f"threshold={self.threshold}, momentum={self.momentum}, "
-            f"temperature={self.temperature}, mf_steps={self.mf_steps})"
+            f"OneThingOneClick({', '.join(f'{n}={getattr(self, n)}' for n in names)})"
         )
 
     def _prepare(

@@ -202,6 +202,10 @@ def test_bad_input(scenes: list[Scene]) -> None:
     s = scenes[0]
     with pytest.raises(ValueError, match="non-empty sequence"):
         _tiny().fit([])
+    with pytest.raises(TypeError, match=r"'predict_supervoxel_kwargs'.*a dict or None"):
+        _tiny(predict_supervoxel_kwargs=0.05)
+    with pytest.raises(TypeError, match=r"'supervoxel_kwargs'.*a dict or None"):
+        _tiny(supervoxel_kwargs=["voxel_size"])
     with pytest.raises(ValueError, match="finite"):
         Scene(torch.full((3, 3), float("nan")))
     with pytest.raises(ValueError, match="mismatched label and point counts"):
@@ -355,3 +359,49 @@ def test_repr() -> None:
         "OneThingOneClick(num_classes=None, rounds=4, epochs=40, epochs_next=20, "
         "lr=0.003, threshold=0.9, momentum=0.9, temperature=0.07, mf_steps=5)"
     )
+
+
+def _segments_of(model: OneThingOneClick, scene: Scene, vccs: dict[str, Any]) -> Any:
+    from pointcloud._otoc_data import prepare_scene
+
+    empty = torch.zeros(0, dtype=torch.long)
+    return prepare_scene(
+        scene, empty, empty, num_classes=model.num_classes_, use_color=True,
+        voxel_sizes=model.voxel_sizes, k=model.k, vccs=vccs,
+    ).segments  # fmt: skip
+
+
+def _constant_on(pred: torch.Tensor, seg: torch.Tensor) -> bool:
+    first = torch.full((int(seg.max()) + 1,), -1, dtype=pred.dtype)
+    first[seg] = pred  # any member's class; constant iff all members agree
+    return torch.equal(first[seg], pred)
+
+
+def test_prediction_supervoxels(
+    scenes: list[Scene], tmp_path: Path, one_thread: None
+) -> None:
+    fine = {"voxel_size": 0.08, "seed_resolution": 0.25, "color_weight": 8.0}
+    model = _tiny(rounds=1, predict_supervoxel_kwargs=fine).fit(scenes[:1])
+    from pointcloud.clicks import one_click_per_instance
+
+    s = scenes[1]
+    assert s.instances is not None and s.labels is not None
+    clicks = one_click_per_instance(s.instances, s.labels, seed=0)
+    seg_fine, seg_train = _segments_of(model, s, fine), _segments_of(model, s, SV)
+    assert int(seg_fine.max()) > int(seg_train.max())  # really another partition
+    pred, pred_clicked = model.predict(s), model.predict(s, clicks)
+    # the refined decision is one class per *prediction* super-voxel, clicks or not
+    assert _constant_on(pred, seg_fine) and _constant_on(pred_clicked, seg_fine)
+    # the fit itself never used them: training labels live on SV's super-voxels
+    assert (
+        model.labels_[0].shape[0] == int(_segments_of(model, scenes[0], SV).max()) + 1
+    )
+    model.save(tmp_path / "m.pt")
+    loaded = OneThingOneClick.load(tmp_path / "m.pt")
+    assert loaded.predict_supervoxel_kwargs == fine
+    assert torch.equal(loaded.predict(s), pred)
+    model.predict_supervoxel_kwargs = None
+    plain = model.predict(s)
+    assert _constant_on(plain, seg_train)
+    model.predict_supervoxel_kwargs = dict(SV)  # the same arguments: the same answer
+    assert torch.equal(model.predict(s), plain)
