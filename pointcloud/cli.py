@@ -10,7 +10,8 @@ Commands::
 fixed; ``train`` fits one model on every scene of a folder (PLY, PCD, XYZ or NPZ with
 labels; clicks from ``<stem>.clicks.txt`` when present, otherwise one simulated
 click per instance); ``evaluate`` predicts every scene of a folder without clicks and
-prints mIoU, per-class IoU and overall accuracy.
+prints mIoU, per-class IoU and overall accuracy. ``--supervoxels`` and
+``--predict-supervoxels`` take VCCS settings as ``KEY=NUMBER,...``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,27 @@ from typing import Any
 __all__ = ["register"]
 
 
+_VCCS_KEYS = ("voxel_size", "seed_resolution", "spatial_weight", "color_weight",
+              "normal_weight")  # fmt: skip
+
+
+def _vccs(text: str) -> dict[str, float]:
+    """``"voxel_size=0.08,seed_resolution=0.4"`` -> VCCS keyword arguments."""
+    out: dict[str, float] = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        key, sep, value = item.partition("=")
+        try:
+            if not sep or key.strip() not in _VCCS_KEYS:
+                raise ValueError(key)
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected KEY=NUMBER[,KEY=NUMBER...] with KEY one of "
+                f"{', '.join(_VCCS_KEYS)}; got {item!r}"
+            ) from None
+    return out
+
+
 def _model_args(p: argparse.ArgumentParser) -> None:
     """Options of :class:`~pointcloud.otoc.OneThingOneClick`; unset ones keep the
     class defaults (which live in its signature only)."""
@@ -30,6 +52,10 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     add("--epochs", type=int, default=None, help="passes over the scenes in round 1")
     add("--epochs-next", type=int, default=None, help="passes per later round")
     add("--threshold", type=float, default=None, help="pseudo-label confidence")
+    add("--supervoxels", type=_vccs, default=None, metavar="KEY=V,...",
+        help="VCCS settings for training, e.g. voxel_size=0.08,seed_resolution=0.4")  # fmt: skip
+    add("--predict-supervoxels", type=_vccs, default=None, metavar="KEY=V,...",
+        help="VCCS settings of the final prediction (default: --supervoxels)")  # fmt: skip
     add("--quiet", action="store_true", help="no progress bars or round log")
 
 
@@ -39,6 +65,9 @@ def _build(args: argparse.Namespace, **extra: Any) -> Any:
 
     names = ("rounds", "epochs", "epochs_next", "threshold")
     given = {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+    if args.supervoxels is not None:
+        given["supervoxel_kwargs"] = args.supervoxels
+    given["predict_supervoxel_kwargs"] = args.predict_supervoxels
     return OneThingOneClick(
         **given, seed=args.seed, device=resolve_device(args.device),
         progress=not args.quiet, log=None if args.quiet else print, **extra,

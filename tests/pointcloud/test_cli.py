@@ -145,3 +145,29 @@ def test_scene_without_clicks_or_labels(tmp_path: Path) -> None:
     write_cloud(tmp_path / "bare.npz", Scene(s.points, s.colors))
     with pytest.raises(SystemExit, match="neither a clicks file nor labels"):
         main(["pointcloud", "train", str(tmp_path), *TINY])
+
+
+def test_supervoxel_options(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], one_thread: None
+) -> None:
+    from pointcloud.otoc import OneThingOneClick
+
+    model = tmp_path / "m.pt"
+    sv = ["--supervoxels", "voxel_size=0.15, seed_resolution=0.6"]
+    pred = [
+        "--predict-supervoxels",
+        "voxel_size=0.1,seed_resolution=0.3,color_weight=8",
+    ]
+    argv = ["pointcloud", "train", str(folder), "--out", str(model), *sv, *pred]
+    assert main([*argv, *TINY]) == 0
+    loaded = OneThingOneClick.load(model)
+    assert loaded.supervoxel_kwargs == {"voxel_size": 0.15, "seed_resolution": 0.6}
+    assert loaded.predict_supervoxel_kwargs == {
+        "voxel_size": 0.1, "seed_resolution": 0.3, "color_weight": 8.0,
+    }  # fmt: skip
+    capsys.readouterr()
+    for bad in ("voxel=0.1", "voxel_size", "voxel_size=big"):
+        with pytest.raises(SystemExit):
+            main(["pointcloud", "train", str(folder), "--supervoxels", bad, *TINY])
+        err = capsys.readouterr().err
+        assert "--supervoxels" in err and "KEY=NUMBER" in err and repr(bad) in err
