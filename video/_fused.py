@@ -35,29 +35,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from video.em_bases import l2_normalize
+from video.em_bases import assign_projected, l2_normalize
 
 if TYPE_CHECKING:
     from video.model import BranchOutput, PredictionModule
 
 __all__ = ["fused_branches"]
-
-
-def _assign(
-    proj: Tensor, inv: Tensor, scale: float, mask_f: Tensor, bmask: Tensor | None
-) -> tuple[Tensor, Tensor]:
-    """``proj = μ̂ · xᵀ [B, K, T]`` → ``Z`` and ``Ẑ`` (see ``basis_assignment``)."""
-    logits = proj * (inv * scale)[:, None, :]
-    if bmask is not None:
-        logits = logits.masked_fill(~bmask[:, :, None], torch.finfo(proj.dtype).min)
-    z = F.softmax(logits, dim=1)
-    if bmask is not None:
-        z = z * bmask[:, :, None].to(z.dtype)
-    z = z * mask_f[:, None, :]
-    return z, z / z.sum(dim=2, keepdim=True).clamp_min(1e-9)
 
 
 def _coef(z: Tensor, z_hat: Tensor, mu: Tensor, zx: Tensor, w: float) -> Tensor:
@@ -122,21 +107,23 @@ def fused_branches(
     p0 = torch.matmul(torch.cat([l2_normalize(mu0), centres]), xt)  # [B, K+C+2, T]
     proj_x = p0[:, k:]
     scores, att, weights = pm.head(proj_x, inv, mask_f)
-    _, z_hat = _assign(p0[:, :k], inv, s, mask_f, None)
+    _, z_hat = assign_projected(p0[:, :k], inv, s, mask_f, None)
     q1 = torch.bmm(torch.cat([z_hat, weights], dim=1), x)
     mu = q1[:, :k]
     main = pm.video(scores, att, q1[:, k:], centres)
     for _ in range(em_iter - 1):
-        _, z_hat = _assign(torch.bmm(l2_normalize(mu), xt), inv, s, mask_f, None)
+        _, z_hat = assign_projected(
+            torch.bmm(l2_normalize(mu), xt), inv, s, mask_f, None
+        )
         mu = torch.bmm(z_hat, x)
     if not walk:
         return main, None, None, inv, mu
     bases = mu if slots is None else torch.cat([mu, slots], dim=1)
     p2 = torch.bmm(l2_normalize(bases), xt)
-    parts = [_assign(p2[:, :k], inv, s, mask_f, None)]
+    parts = [assign_projected(p2[:, :k], inv, s, mask_f, None)]
     mus = [mu]
     if slots is not None:
-        parts.append(_assign(p2[:, k:], inv, s, mask_f, slot_mask))
+        parts.append(assign_projected(p2[:, k:], inv, s, mask_f, slot_mask))
         mus.append(slots)
     sizes = [m.shape[1] for m in mus]
     zx = torch.split(torch.bmm(torch.cat([zh for _, zh in parts], dim=1), x), sizes, 1)

@@ -11,7 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["assign", "basis_assignment", "em_bases", "inverse_norm", "l2_normalize"]
+__all__ = [
+    "assign", "assign_projected", "basis_assignment", "em_bases", "inverse_norm",
+    "l2_normalize",
+]  # fmt: skip
 
 
 def l2_normalize(x: Tensor, eps: float = 1e-9) -> Tensor:
@@ -81,12 +84,26 @@ def assign(
     ``mask_f [B, T]`` is the snippet mask as floats. Internal fast path of the
     model (one norm of ``x`` serves EM, both walks and the main branch).
     """
-    logits = torch.bmm(l2_normalize(mu), x.transpose(1, 2))
-    logits = logits * (inv_norm * scale)[:, None, :]
+    proj = torch.bmm(l2_normalize(mu), x.transpose(1, 2))
+    return assign_projected(proj, inv_norm, scale, mask_f, basis_mask)
+
+
+def assign_projected(
+    proj: Tensor,
+    inv_norm: Tensor,
+    scale: float,
+    mask_f: Tensor | None,
+    basis_mask: Tensor | None,
+) -> tuple[Tensor, Tensor]:
+    """:func:`assign` from the projections ``proj = μ̂ · xᵀ [B, K, T]`` (the fused
+    pass of :mod:`video._fused` gets them from products shared with other terms)."""
+    logits = proj * (inv_norm * scale)[:, None, :]
     if basis_mask is not None:
         # a finite fill (not -inf) keeps softmax and its gradient NaN-free when a
         # video has no valid basis at all; the multiplication below zeroes them
-        logits = logits.masked_fill(~basis_mask[:, :, None], torch.finfo(x.dtype).min)
+        logits = logits.masked_fill(
+            ~basis_mask[:, :, None], torch.finfo(proj.dtype).min
+        )
     z = F.softmax(logits, dim=1)
     if basis_mask is not None:
         z = z * basis_mask[:, :, None].to(z.dtype)
