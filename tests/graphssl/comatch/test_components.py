@@ -18,11 +18,8 @@ from graphssl.comatch import (
     memory_smoothing,
     pseudo_label_graph,
 )
-
-
-def _probs(n: int, c: int, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.softmax(3 * torch.randn(n, c, generator=g, dtype=torch.float64), dim=1)
+from tests.graphssl.comatch._references import probs as _probs
+from tests.graphssl.comatch._references import ring_pushes
 
 
 def _unit(n: int, d: int, seed: int = 0) -> torch.Tensor:
@@ -71,15 +68,8 @@ def test_alignment_state_dict_round_trip_and_batch_mean() -> None:
 def test_bank_ring_buffer_matches_python_queue() -> None:
     size, d, c = 7, 2, 3
     bank = MemoryBank(size, d, c).double()
-    rows: list[list[float] | None] = [None] * size  # plain reference ring buffer
-    ptr = 0
-    for step, n in enumerate([3, 3, 3, 5, 7, 1]):
-        f = torch.randn(n, d, dtype=torch.float64)
-        p = _probs(n, c, step)
+    for f, p, rows, ptr in ring_pushes(size, d, c):
         bank.push(f, p)
-        for i in range(n):
-            rows[(ptr + i) % size] = f[i].tolist() + p[i].tolist()
-        ptr = (ptr + n) % size
         assert int(bank.ptr) == ptr
         for i, r in enumerate(rows):
             if r is not None:

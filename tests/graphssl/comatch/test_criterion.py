@@ -10,27 +10,8 @@ import torch.nn.functional as F
 
 from graphssl.comatch import CoMatchConfig, CoMatchLoss
 from graphssl.teacher_student import fixmatch_loss, pseudo_label_targets
-
-B, MU, C, D = 2, 2, 3, 4
-
-
-def _batch(seed: int, scale: float = 3.0) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    bu = MU * B
-
-    def r(*s: int) -> torch.Tensor:
-        return torch.randn(*s, generator=g, dtype=torch.float64)
-
-    return {
-        "logits_x": r(B, C),
-        "y_x": torch.randint(C, (B,), generator=g),
-        "logits_u_w": scale * r(bu, C),
-        "logits_u_s0": r(bu, C).requires_grad_(),
-        "feats_x": F.normalize(r(B, D), dim=1),
-        "feats_u_w": F.normalize(r(bu, D), dim=1),
-        "feats_u_s0": F.normalize(r(bu, D), dim=1).requires_grad_(),
-        "feats_u_s1": F.normalize(r(bu, D), dim=1).requires_grad_(),
-    }
+from tests.graphssl.comatch._references import MU, B, C, D, aligned
+from tests.graphssl.comatch._references import batch as _batch
 
 
 class _Reference:
@@ -50,12 +31,7 @@ class _Reference:
     def step(self, t: dict[str, torch.Tensor]) -> torch.Tensor:
         cfg = self.cfg
         loss_x = F.cross_entropy(t["logits_x"], t["y_x"])
-        probs = torch.softmax(t["logits_u_w"], dim=1)
-        self.prob_list.append(probs.mean(0))
-        if len(self.prob_list) > cfg.da_window:
-            self.prob_list.pop(0)
-        probs = probs / torch.stack(self.prob_list).mean(0)
-        probs = probs / probs.sum(1, keepdim=True)
+        probs = aligned(self.prob_list, t["logits_u_w"], cfg.da_window)
         probs_orig = probs.clone()
         if self.filled >= self.size:
             a = torch.exp(t["feats_u_w"] @ self.feats.T / cfg.temperature)

@@ -6,52 +6,19 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from graphssl.comatch import CoMatchConfig
 from graphssl.comatch.momentum import MomentumEncoder, StrongViewQueue
-
-B, MU, C, D = 2, 2, 3, 4
-BU = MU * B
-
-
-def _probs(n: int, c: int, seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.softmax(3 * torch.randn(n, c, generator=g, dtype=torch.float64), dim=1)
-
-
-def _batch(seed: int) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-
-    def r(*s: int) -> torch.Tensor:
-        return torch.randn(*s, generator=g, dtype=torch.float64)
-
-    return {
-        "logits_x": r(B, C),
-        "y_x": torch.randint(C, (B,), generator=g),
-        "logits_u_w": 3 * r(BU, C),
-        "logits_u_s0": r(BU, C).requires_grad_(),
-        "feats_x": F.normalize(r(B, D), dim=1),
-        "feats_u_w": F.normalize(r(BU, D), dim=1),
-        "feats_u_s0": F.normalize(r(BU, D), dim=1).requires_grad_(),
-        "feats_u_s1": F.normalize(r(BU, D), dim=1),  # the momentum encoder's
-    }
+from tests.graphssl.comatch._references import MU, B, C, D, ring_pushes
 
 
 # ------------------------------------------------------------------- the queue
 def test_queue_ring_buffer_columns_and_state_dict() -> None:
     size = 7
     queue = StrongViewQueue(size, D, C).double()
-    ring: list[list[float] | None] = [None] * size  # a plain Python ring buffer
-    ptr = 0
-    for step, n in enumerate([3, 3, 3, 5, 7, 1]):
-        f = torch.randn(n, D, dtype=torch.float64)
-        p = _probs(n, C, step)
+    for f, p, ring, ptr in ring_pushes(size, D, C):
         queue.push(f, p)
-        for i in range(n):
-            ring[(ptr + i) % size] = f[i].tolist() + p[i].tolist()
-        ptr = (ptr + n) % size
         written = [r for r in ring if r is not None]
         zk, pk = queue.columns()
         assert int(queue.ptr) == ptr and zk.shape == (len(written), D)

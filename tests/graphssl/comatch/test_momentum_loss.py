@@ -11,7 +11,12 @@ import torch
 import torch.nn.functional as F
 
 from graphssl.comatch import CoMatchConfig, CoMatchLoss
-from tests.graphssl.comatch.test_momentum import BU, MU, B, C, D, _batch
+from tests.graphssl.comatch._references import BU, MU, B, C, D, aligned, batch
+
+
+def _batch(seed: int) -> dict[str, torch.Tensor]:
+    return batch(seed, s1_grad=False)  # the momentum encoder's view has no gradient
+
 
 Row = tuple[torch.Tensor, torch.Tensor]  # (embedding, probabilities)
 
@@ -43,12 +48,7 @@ class _ImageNetReference:
 
     def step(self, t: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.cfg
-        probs = torch.softmax(t["logits_u_w"], dim=1)
-        self.hist.append(probs.mean(0))
-        if len(self.hist) > cfg.da_window:
-            self.hist.pop(0)
-        probs = probs / torch.stack(self.hist).mean(0)
-        probs = probs / probs.sum(1, keepdim=True)
+        probs = aligned(self.hist, t["logits_u_w"], cfg.da_window)
         probs_orig = probs.clone()
         if all(r is not None for r in self.bank_rows):
             zk = torch.stack([r[0] for r in self.bank_rows if r is not None])
