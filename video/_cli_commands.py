@@ -34,8 +34,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume and args.checkpoint is None:
         raise SystemExit("error: --resume needs --checkpoint PATH")
     dev = resolve_device(args.device)
-    torch.manual_seed(args.seed)
-    train, test = load_data(args.data, args.seed)
+    train, test = load_data(args.data, args.data_seed)
     print(_describe("train", train))
     print(_describe("test", test))
     if args.epochs < 1:
@@ -43,12 +42,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     warm = (
         args.warmup_epochs if args.warmup_epochs is not None else args.epochs * 2 // 5
     )
+    torch.manual_seed(args.seed)  # the initial weights depend on --seed only
     model = RSKPModel(
         train.feature_dim,
         train.num_classes,
         dim=args.dim,
         num_bases=args.num_bases,
         w=args.w,
+        memory_slots=args.slots,
         variant=args.variant,
     )
     cfg = TrainConfig(
@@ -56,6 +57,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         warmup_epochs=warm,
         batch_size=args.batch_size,
         schedule=LRSchedule(args.schedule, lr=args.lr, total_epochs=args.epochs),
+        weight_decay=args.weight_decay,
         seed=args.seed,
         per_video=args.per_video,
     )
@@ -65,7 +67,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         train,
         config=cfg,
         loss_config=RSKPLossConfig(
-            lambda_s=args.lambda_s, lambda_s_after_warmup=args.lambda_s / 2
+            lambda_s=args.lambda_s,
+            lambda_s_after_warmup=args.lambda_s / 2,
+            inter_mix=args.inter_mix,
         ),
         device=dev,
         checkpoint=args.checkpoint,
@@ -94,7 +98,7 @@ def _model_and_test(args: argparse.Namespace) -> tuple[Any, Any, torch.device]:
 
     dev = resolve_device(args.device)
     model = load_model(args.checkpoint, dev)
-    _, test = load_data(args.data, args.seed)
+    _, test = load_data(args.data, args.data_seed)
     if test.feature_dim != model.in_dim or test.num_classes != model.num_classes:
         raise SystemExit(
             f"error: checkpoint {args.checkpoint} expects {model.in_dim}-d features "

@@ -1,10 +1,13 @@
 """``graphssl video``: train, evaluate and localise with RSKP from the command line.
 
 Data (``--data``): ``synthetic`` (a small seeded set, the default), ``benchmark``
-(the fixed synthetic benchmark, 240 train / 120 test), ``thumos:ROOT`` (W-TALC
+(the fixed synthetic benchmark of ``benchmarks/bench_rskp.py``, 240 train / 120 test),
+``thumos:ROOT`` (W-TALC
 Thumos14reduced features; train on ``validation``, test on ``test``) or
 ``folder:ROOT`` (one ``.npy`` per video + ``annotations.json``; train on the
-``train``/``validation`` subset, test on ``test``).
+``train``/``validation`` subset, test on ``test``). ``--data-seed`` draws the
+synthetic sets (default 0: the benchmark's); ``--seed`` seeds the model and the
+training only, so ``--data benchmark --seed S`` trains the benchmark's model seed ``S``.
 """
 
 from __future__ import annotations
@@ -57,6 +60,12 @@ def _add_data(p: argparse.ArgumentParser) -> None:
         default="synthetic",
         help="synthetic | benchmark | thumos:ROOT | folder:ROOT (default: synthetic)",
     )
+    p.add_argument(
+        "--data-seed",
+        type=int,
+        default=0,
+        help="seed of the synthetic and benchmark data (default: 0)",
+    )
     p.add_argument("--batch-size", type=int, default=10, help="videos per batch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -97,6 +106,19 @@ def register(
         default=0.1,
         help="pseudo-label loss weight in warm-up, halved after (paper: 1.0; "
         "default 0.1, chosen on synthetic validation data)",
+    )
+    t.add_argument(
+        "--inter-mix",
+        type=float,
+        default=0.5,
+        help="share of the inter-video CAS in the pseudo-label target after warm-up "
+        "(paper: 0.2; default 0.5, chosen on synthetic validation data)",
+    )
+    t.add_argument(
+        "--slots", type=int, default=5, help="memory slots per class (default: 5)"
+    )
+    t.add_argument(
+        "--weight-decay", type=float, default=5e-4, help="Adam weight decay (5e-4)"
     )
     t.add_argument(
         "--per-video", action="store_true", help="one video per forward pass"

@@ -163,7 +163,8 @@ def train_rskp(
         loss_config (RSKPLossConfig, optional): loss weights.
         device: where to train (default: the model's device).
         checkpoint (Path, optional): file written every ``checkpoint_every`` epochs
-            and at the end (model with memory, optimizer, RNG state, history).
+            and at the end (model with memory, optimizer, RNG state, history, and
+            the training and loss settings under ``"config"``).
         resume (bool): continue from ``checkpoint`` when it exists; the result equals
             an uninterrupted run.
         progress (bool): tqdm bar on stderr.
@@ -245,7 +246,8 @@ def train_rskp(
             on_epoch(epoch, rec)
         last = epoch + 1 == cfg.epochs
         if ckpt is not None and ((epoch + 1) % cfg.checkpoint_every == 0 or last):
-            conf = {**asdict(cfg), "schedule": asdict(cfg.schedule)}
+            conf = {**asdict(cfg), "schedule": asdict(cfg.schedule),
+                    "loss": asdict(lcfg)}  # fmt: skip
             save_checkpoint(ckpt, model, opt, epoch + 1, history, conf)
     bar.close()
     return history

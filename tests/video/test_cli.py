@@ -125,6 +125,40 @@ def test_train_thumos_fixture_and_resume(
     assert out.splitlines()[-3] == again.splitlines()[-3]
 
 
+def test_train_options_reach_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+) -> None:
+    import video.cli
+    from video._train_checkpoint import load_checkpoint
+
+    seen: list[int] = []
+    real = video.cli.load_data
+
+    def spy(spec: str, seed: int = 0) -> tuple[object, object]:
+        seen.append(seed)
+        return real(spec, seed)
+
+    monkeypatch.setattr(video.cli, "load_data", spy)
+    root = _write_folder(tmp_path / "videos")
+    ck = tmp_path / "rskp.pt"
+    extra = ("--seed", "7", "--slots", "3", "--inter-mix", "0.3",
+             "--weight-decay", "0.001", "--warmup-epochs", "1")  # fmt: skip
+    assert main(_train_args(f"folder:{root}", ck, *extra)) == 0
+    state = load_checkpoint(ck)
+    assert state["hparams"]["memory_slots"] == 3
+    assert tuple(state["model"]["memory.scores"].shape) == (3, 3)  # [C, slots]
+    assert state["config"]["seed"] == 7
+    assert state["config"]["weight_decay"] == 0.001
+    assert state["config"]["loss"]["inter_mix"] == 0.3
+    # --seed seeds the model only; the synthetic data follow --data-seed
+    assert seen == [0]
+    common = ["--epochs", "1", "--dim", "8", "--quiet", "--device", "cpu"]
+    assert main(["video", "train", "--data-seed", "4", "--seed", "9", *common]) == 0
+    assert seen == [0, 4]
+    with pytest.raises(ValueError, match="inter_mix"):
+        main(_train_args(f"folder:{root}", ck, "--inter-mix", "1.5"))
+
+
 def test_errors(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="--data must be"):
         main(["video", "train", "--data", "nowhere", "--quiet"])
