@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -142,6 +143,35 @@ def _check_dataset(model: RSKPModel, dataset: object) -> None:
         check()  # warns for a class without training video
 
 
+def _flat(conf: dict[str, object], prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in conf.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
+def _warn_changed(saved: dict[str, object], now: dict[str, object], path: Path) -> None:
+    """Warn when a resumed run continues with other settings than it started with."""
+    old, new = _flat(saved), _flat(now)
+    # more epochs (or another checkpoint interval) is how a run is extended; the
+    # schedule's length matters only to the cosine schedule
+    skip = {"epochs", "checkpoint_every"}
+    if new.get("schedule.kind") != "cosine":
+        skip.add("schedule.total_epochs")
+    changed = [k for k in sorted(set(old) & set(new) - skip) if old[k] != new[k]]
+    if changed:
+        diffs = "; ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)
+        warnings.warn(
+            f"resuming {path} with settings that differ from the ones it was "
+            f"trained with ({diffs}); the result will not equal an uninterrupted run",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def train_rskp(
     model: RSKPModel,
     dataset: object,
@@ -189,8 +219,10 @@ def train_rskp(
     history: list[dict[str, float]] = []
     start = 0
     ckpt = Path(checkpoint) if checkpoint is not None else None
+    conf = {**asdict(cfg), "schedule": asdict(cfg.schedule), "loss": asdict(lcfg)}
     if resume and ckpt is not None and ckpt.exists():
         state = load_checkpoint(ckpt)
+        _warn_changed(state.get("config", {}), conf, ckpt)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start, history = int(state["epoch"]), list(state["history"])
@@ -246,8 +278,6 @@ def train_rskp(
             on_epoch(epoch, rec)
         last = epoch + 1 == cfg.epochs
         if ckpt is not None and ((epoch + 1) % cfg.checkpoint_every == 0 or last):
-            conf = {**asdict(cfg), "schedule": asdict(cfg.schedule),
-                    "loss": asdict(lcfg)}  # fmt: skip
             save_checkpoint(ckpt, model, opt, epoch + 1, history, conf)
     bar.close()
     return history

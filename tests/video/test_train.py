@@ -10,6 +10,7 @@ import torch
 
 from video.datasets import VideoDataset, make_synthetic_videos
 from video.inference import evaluate, predict
+from video.losses import RSKPLossConfig
 from video.model import RSKPModel
 from video.schedules import LRSchedule
 from video.train import TrainConfig, train_rskp
@@ -50,6 +51,20 @@ def test_resume_equals_uninterrupted(tmp_path: Path, one_thread: None) -> None:
         full.state_dict().items(), resumed.state_dict().values(), strict=True
     ):
         torch.testing.assert_close(a, b, msg=k)
+
+
+def test_resume_with_other_settings_warns(tmp_path: Path, one_thread: None) -> None:
+    data = _data()
+    ck = tmp_path / "rskp.pt"
+    train_rskp(_model(), data, config=_cfg(1, total=2), checkpoint=ck)
+    other = RSKPLossConfig(inter_mix=0.7)
+    with pytest.warns(UserWarning, match=r"\(loss\.inter_mix: 0\.2 -> 0\.7\)"):
+        train_rskp(_model(), data, config=_cfg(2), loss_config=other, checkpoint=ck,
+                   resume=True)  # fmt: skip
+    cfg = replace(_cfg(3), seed=6)
+    with pytest.warns(UserWarning, match=r"seed: 5 -> 6"):
+        train_rskp(_model(), data, config=cfg, loss_config=other, checkpoint=ck,
+                   resume=True)  # fmt: skip
 
 
 @pytest.mark.filterwarnings("ignore:.*no training video")
