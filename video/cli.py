@@ -1,13 +1,13 @@
 """``graphssl video``: train, evaluate and localise with RSKP from the command line.
 
 Data (``--data``): ``synthetic`` (a small seeded set, the default), ``benchmark``
-(the fixed synthetic benchmark of ``benchmarks/bench_rskp.py``, 240 train / 120 test),
-``thumos:ROOT`` (W-TALC
-Thumos14reduced features; train on ``validation``, test on ``test``) or
-``folder:ROOT`` (one ``.npy`` per video + ``annotations.json``; train on the
-``train``/``validation`` subset, test on ``test``). ``--data-seed`` draws the
-synthetic sets (default 0: the benchmark's); ``--seed`` seeds the model and the
-training only, so ``--data benchmark --seed S`` trains the benchmark's model seed ``S``.
+(the fixed synthetic benchmark of ``benchmarks/bench_rskp.py``, 240 train / 120
+test), ``thumos:ROOT`` (W-TALC Thumos14reduced features; train on ``validation``,
+test on ``test``) or ``folder:ROOT`` (one ``.npy`` per video + ``annotations.json``;
+train on the ``train``/``validation`` subset, test on ``test``). ``--data-seed``
+draws the synthetic sets (default 0: the benchmark's); ``--seed`` seeds the model
+and the training only, so ``--data benchmark --seed S`` trains the benchmark's
+model seed ``S``.
 """
 
 from __future__ import annotations
