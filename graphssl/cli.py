@@ -26,7 +26,12 @@ def resolve_device(name: str) -> torch.device:
     """``'auto'`` picks CUDA when available; anything else is passed to torch."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise SystemExit(
+            f"error: --device {name}: use auto, cpu, cuda or cuda:N"
+        ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit(
             f"error: --device {name}: CUDA is not available on this machine"

@@ -31,6 +31,23 @@ def _np(x: Tensor) -> np.ndarray:
     return np.asarray(x.detach().cpu().double().numpy())
 
 
+def check_tiou(tiou_thresholds: object, owner: str) -> tuple[float, ...]:
+    """A non-empty sequence of tIoU thresholds in ``(0, 1]``, as floats."""
+    if isinstance(tiou_thresholds, np.ndarray | Tensor):
+        tiou_thresholds = tiou_thresholds.tolist()
+    if isinstance(tiou_thresholds, str) or not isinstance(tiou_thresholds, Sequence):
+        raise param_error(
+            "tiou_thresholds", owner, "a sequence of numbers in (0, 1]",
+            type(tiou_thresholds).__name__, TypeError,
+        )  # fmt: skip
+    if len(tiou_thresholds) == 0:
+        raise param_error("tiou_thresholds", owner, "at least one threshold", [])
+    return tuple(
+        check_real(t, "tiou_thresholds", owner, 0.0, 1.0, "right")
+        for t in tiou_thresholds
+    )
+
+
 def detection_ap(
     video_ids: Tensor,
     segments: Tensor,
@@ -53,12 +70,7 @@ def detection_ap(
         Tensor: ``[len(tiou_thresholds)]`` float64 AP.
     """
     owner = "detection_ap"
-    thr = np.array(
-        [
-            check_real(t, "tiou_thresholds", owner, 0.0, 1.0, "right")
-            for t in tiou_thresholds
-        ]
-    )
+    thr = np.array(check_tiou(tiou_thresholds, owner))
     if gt_segments.shape[0] == 0:
         raise param_error(
             "gt_segments", owner, "at least one ground-truth segment", "none"

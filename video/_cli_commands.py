@@ -3,14 +3,61 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["cmd_evaluate", "cmd_localize", "cmd_train"]
+__all__ = ["cmd_evaluate", "cmd_localize", "cmd_train", "guarded"]
+
+# API parameter -> the flag that sets it, for the owners the CLI constructs
+_FLAGS = {
+    "batch_size": "--batch-size", "w": "--w", "memory_slots": "--slots",
+    "dim": "--dim", "num_bases": "--num-bases", "lr": "--lr",
+    "lambda_s": "--lambda-s", "lambda_s_after_warmup": "--lambda-s",
+    "inter_mix": "--inter-mix", "weight_decay": "--weight-decay",
+    "warmup_epochs": "--warmup-epochs", "epochs": "--epochs",
+}  # fmt: skip
+_OWNERS = ("RSKPModel", "TrainConfig", "LRSchedule", "RSKPLossConfig", "bucket_batches")
+_PARAM = re.compile(r"^The '(\w+)' parameter of (\w+) ")
+
+
+def guarded(
+    cmd: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """Bad options and data end the command with one ``error:`` line, no traceback.
+
+    A message about an API parameter the CLI sets from a flag names the flag first.
+    """
+
+    @functools.wraps(cmd)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return cmd(args)
+        except (ValueError, TypeError, FileNotFoundError) as err:
+            msg = str(err)
+            m = _PARAM.match(msg)
+            if m and m.group(1) in _FLAGS and m.group(2) in _OWNERS:
+                msg = f"{_FLAGS[m.group(1)]}: {msg}"
+            raise SystemExit(f"error: {msg}") from None
+
+    return run
+
+
+def _writable(flag: str, path: Path | None) -> None:
+    """Fail before the work, not after it, when ``path`` sits under a file."""
+    if path is None:
+        return
+    for parent in Path(path).parents:
+        if parent.exists() and not parent.is_dir():
+            raise SystemExit(f"error: {flag} {path}: {parent} is a file, not a folder")
+    if Path(path).is_dir():
+        raise SystemExit(f"error: {flag} {path} is a folder; give a file name")
 
 
 def _describe(name: str, data: Any) -> str:
@@ -33,15 +80,36 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume and args.checkpoint is None:
         raise SystemExit("error: --resume needs --checkpoint PATH")
-    dev = resolve_device(args.device)
-    train, test = load_data(args.data, args.data_seed)
-    print(_describe("train", train))
-    print(_describe("test", test))
     if args.epochs < 1:
         raise SystemExit(f"error: --epochs must be >= 1, got {args.epochs}")
+    _writable("--checkpoint", args.checkpoint)
+    dev = resolve_device(args.device)
     warm = (
         args.warmup_epochs if args.warmup_epochs is not None else args.epochs * 2 // 5
     )
+    # settings first: a bad option fails before any data is read
+    cfg = TrainConfig(
+        epochs=args.epochs,
+        warmup_epochs=warm,
+        batch_size=args.batch_size,
+        schedule=LRSchedule(args.schedule, lr=args.lr, total_epochs=args.epochs),
+        weight_decay=args.weight_decay,
+        seed=args.seed,
+        per_video=args.per_video,
+    )
+    loss_config = RSKPLossConfig(
+        lambda_s=args.lambda_s,
+        lambda_s_after_warmup=args.lambda_s / 2,
+        inter_mix=args.inter_mix,
+    )
+    train, test = load_data(args.data, args.data_seed)
+    print(_describe("train", train))
+    print(_describe("test", test))
+    if not any(int(s.shape[0]) for s in test.segments):
+        raise SystemExit(
+            f"error: --data {args.data}: the test split has no annotated segments "
+            "to evaluate on"
+        )
     torch.manual_seed(args.seed)  # the initial weights depend on --seed only
     model = RSKPModel(
         train.feature_dim,
@@ -52,25 +120,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         memory_slots=args.slots,
         variant=args.variant,
     )
-    cfg = TrainConfig(
-        epochs=args.epochs,
-        warmup_epochs=warm,
-        batch_size=args.batch_size,
-        schedule=LRSchedule(args.schedule, lr=args.lr, total_epochs=args.epochs),
-        weight_decay=args.weight_decay,
-        seed=args.seed,
-        per_video=args.per_video,
-    )
     t0 = time.perf_counter()
     hist = train_rskp(
         model,
         train,
         config=cfg,
-        loss_config=RSKPLossConfig(
-            lambda_s=args.lambda_s,
-            lambda_s_after_warmup=args.lambda_s / 2,
-            inter_mix=args.inter_mix,
-        ),
+        loss_config=loss_config,
         device=dev,
         checkpoint=args.checkpoint,
         resume=args.resume,
@@ -96,6 +151,8 @@ def _model_and_test(args: argparse.Namespace) -> tuple[Any, Any, torch.device]:
     from video._train_checkpoint import load_model
     from video.cli import load_data
 
+    if args.batch_size < 1:
+        raise SystemExit(f"error: --batch-size must be >= 1, got {args.batch_size}")
     dev = resolve_device(args.device)
     model = load_model(args.checkpoint, dev)
     _, test = load_data(args.data, args.data_seed)
@@ -128,6 +185,11 @@ def cmd_localize(args: argparse.Namespace) -> int:
     """Print (and optionally write / plot) the detections of test videos."""
     from video.inference import detect, plot_video, predict
 
+    if args.top < 0:
+        raise SystemExit(f"error: --top must be >= 0, got {args.top}")
+    _writable("--out", args.out)
+    if args.plot is not None and args.plot.exists() and not args.plot.is_dir():
+        raise SystemExit(f"error: --plot {args.plot} is a file; give a folder")
     model, test, dev = _model_and_test(args)
     if args.video:
         missing = [v for v in args.video if v not in test.names]

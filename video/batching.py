@@ -41,18 +41,28 @@ class VideoBatch:
 
 
 def check_video_batch(
-    features: Tensor, mask: Tensor | None, in_dim: int, owner: str
+    features: Tensor,
+    mask: Tensor | None,
+    in_dim: int,
+    owner: str,
+    dtype: torch.dtype | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Validate ``features [B, T, D]`` (or one video ``[T, D]``) and its mask.
 
     Raises a ``ValueError``/``TypeError`` in the project format for a non-float or
     empty tensor, a feature size other than ``in_dim``, NaN/inf on real snippets, a
-    mask of the wrong shape, or a video with fewer than 2 real snippets.
+    mask that is not a ``[B, T]`` tensor, or a video with fewer than 2 real snippets.
+    Features are cast to ``dtype`` (the model's) when given, and padded snippets are
+    zeroed: whatever they held (even NaN) must not reach the outputs.
 
     Returns:
         tuple: ``features [B, T, D]`` and ``mask [B, T]`` bool.
     """
     features = check_float_tensor(features, "features", owner)
+    if mask is not None and not isinstance(mask, Tensor):
+        raise param_error(
+            "mask", owner, "a bool tensor or None", type(mask).__name__, TypeError
+        )
     if features.dim() == 2:
         features = features[None]
         mask = None if mask is None else mask.reshape(1, -1)
@@ -75,6 +85,10 @@ def check_video_batch(
         short = lengths.min().item() if b else "no video"
         raise param_error("features", owner, "videos of at least 2 snippets", short)
     check_finite(features[mask], "features", owner)
+    if dtype is not None:
+        features = features.to(dtype)
+    if not bool(mask.all()):
+        features = features.masked_fill(~mask[..., None], 0.0)
     return features, mask
 
 

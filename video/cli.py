@@ -75,7 +75,7 @@ def register(
     parents: list[argparse.ArgumentParser],
 ) -> None:
     """Add the ``video`` command group to the ``graphssl`` command line."""
-    from video._cli_commands import cmd_evaluate, cmd_localize, cmd_train
+    from video._cli_commands import cmd_evaluate, cmd_localize, cmd_train, guarded
     from video.model import VARIANTS
     from video.schedules import SCHEDULES
 
@@ -125,7 +125,7 @@ def register(
     )
     t.add_argument("--checkpoint", type=Path, default=None, help="checkpoint file")
     t.add_argument("--resume", action="store_true", help="resume from --checkpoint")
-    t.set_defaults(func=cmd_train)
+    t.set_defaults(func=guarded(cmd_train))
 
     e = sub.add_parser(
         "evaluate", parents=parents, help="detection and classification mAP"
@@ -138,7 +138,7 @@ def register(
         default="thumos",
         help="tIoU thresholds 0.1:0.7 (thumos) or 0.5:0.95 (activitynet)",
     )
-    e.set_defaults(func=cmd_evaluate)
+    e.set_defaults(func=guarded(cmd_evaluate))
 
     loc = sub.add_parser(
         "localize", parents=parents, help="detections of the test videos"
@@ -149,4 +149,4 @@ def register(
     loc.add_argument("--top", type=int, default=5, help="detections shown per video")
     loc.add_argument("--out", type=Path, default=None, help="write all as JSON")
     loc.add_argument("--plot", type=Path, default=None, help="timeline PNG folder")
-    loc.set_defaults(func=cmd_localize)
+    loc.set_defaults(func=guarded(cmd_localize))

@@ -36,6 +36,7 @@ from video._average_precision import (
     ACTIVITYNET_TIOU,
     THUMOS_TIOU,
     _np,
+    check_tiou,
     detection_ap,
     interpolated_ap,
 )
@@ -138,6 +139,7 @@ def detection_map(
     """
     owner = "detection_map"
     num_classes = check_int(num_classes, "num_classes", owner, 1)
+    thr = check_tiou(tiou_thresholds, owner)
     if len(detections) != len(ground_truth) or (
         ambiguous is not None and len(ambiguous) != len(ground_truth)
     ):
@@ -175,7 +177,6 @@ def detection_map(
         )
     gt_v, det_v = torch.cat(gt_vid), torch.cat(det_vid)
     det_all = torch.cat(det_rows)
-    thr = tuple(float(t) for t in tiou_thresholds)
     ap = torch.full((len(thr), num_classes), float("nan"), dtype=torch.float64)
     for c in range(num_classes):
         g = gt_all[:, 2] == c

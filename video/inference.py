@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from graphssl._validation import param_error
+from video._api_checks import check_device, check_model, check_model_data
+from video._average_precision import check_tiou
 from video.batching import bucket_batches, make_batch
 from video.evaluation import (
     THUMOS_TIOU,
@@ -85,15 +87,9 @@ def predict(
     device: torch.device | str | None = None,
 ) -> list[VideoPrediction]:
     """Video scores and fused CAS for every video of ``dataset`` (eval mode)."""
-    feats = dataset.features
-    if feats and feats[0].shape[-1] != model.in_dim:
-        raise param_error(
-            "dataset",
-            "predict",
-            f"features of size {model.in_dim} (the model's in_dim)",
-            f"size {feats[0].shape[-1]}",
-        )
-    dev = torch.device(device) if device is not None else model.mu0.device
+    model = check_model(model, "predict")
+    feats, _ = check_model_data(model, dataset, "predict", classes=False)
+    dev = check_device(device, "predict", model.mu0.device)
     was_training = model.training
     model.eval().to(dev)
     labels = torch.zeros(len(feats), model.num_classes)
@@ -145,9 +141,20 @@ def evaluate(
     device: torch.device | str | None = None,
     **proposal_options: Any,
 ) -> EvaluationResult:
-    """Detection mAP at each tIoU (and their average) and classification mAP."""
-    if len(dataset) == 0:
-        raise param_error("dataset", "evaluate", "a non-empty VideoDataset", "0 videos")
+    """Detection mAP at each tIoU (and their average) and classification mAP.
+
+    Checked before any prediction: ``model`` fits ``dataset`` (feature size and
+    classes), the dataset has at least one ground-truth segment, and
+    ``tiou_thresholds`` is a non-empty sequence of numbers in ``(0, 1]``.
+    """
+    model = check_model(model, "evaluate")
+    check_model_data(model, dataset, "evaluate")
+    check_tiou(tiou_thresholds, "evaluate")
+    if sum(int(s.shape[0]) for s in dataset.segments) == 0:
+        raise param_error(
+            "dataset", "evaluate", "a dataset with ground-truth segments",
+            "no segments (a training split?)",
+        )  # fmt: skip
     preds = predict(model, dataset, batch_size=batch_size, device=device)
     dets = detect(preds, dataset.snippet_rate, **proposal_options)
     amb = list(getattr(dataset, "ambiguous", []) or []) or None  # THUMOS' ignore list

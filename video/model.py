@@ -218,6 +218,7 @@ class RSKPModel(nn.Module):
         nn.init.xavier_uniform_(mu0)
         self.mu0 = nn.Parameter(mu0)
         self.predictor = PredictionModule(dim, num_classes, scale)
+        memory_slots = check_int(memory_slots, "memory_slots", owner, low=1)
         self.memory = SnippetMemory(num_classes, dim, memory_slots)
         #: constructor arguments, stored in checkpoints to rebuild the model
         self.hparams: dict[str, int | float | str] = {
@@ -239,7 +240,9 @@ class RSKPModel(nn.Module):
 
     def forward(self, features: Tensor, mask: Tensor | None = None) -> RSKPOutput:
         """Main and intra-video branches for ``features [B, T, D_in]`` (or ``[T, D_in]``)."""
-        features, mask = check_video_batch(features, mask, self.in_dim, "RSKPModel")
+        features, mask = check_video_batch(
+            features, mask, self.in_dim, "RSKPModel", self.mu0.dtype
+        )
         return self.forward_checked(features, mask)
 
     def forward_checked(

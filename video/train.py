@@ -14,13 +14,15 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from graphssl._validation import check_int, check_real, param_error
+from video._api_checks import check_device, check_model, check_model_data
 from video._train_checkpoint import load_checkpoint, save_checkpoint
 from video.batching import VideoBatch, bucket_batches, make_batch
 from video.losses import LossTerms, RSKPLossConfig, rskp_loss
@@ -77,7 +79,8 @@ def fill_memory(
     """Offer the EM bases of every training video (eval mode) to the memory."""
     was_training = model.training
     model.eval()
-    feats, labels = dataset.features, dataset.labels  # type: ignore[attr-defined]
+    labels = dataset.labels  # type: ignore[attr-defined]
+    feats = [f.to(model.mu0.dtype) for f in dataset.features]  # type: ignore[attr-defined]
     for idx in bucket_batches([f.shape[0] for f in feats], batch_size, shuffle=False):
         batch = make_batch(feats, labels, idx, device)
         out = model.forward_checked(batch.features, batch.mask)
@@ -111,36 +114,12 @@ def _step_losses(
     return terms
 
 
-def _check_dataset(model: RSKPModel, dataset: object) -> None:
-    feats = getattr(dataset, "features", None)
-    labels = getattr(dataset, "labels", None)
-    if feats is None or labels is None or len(feats) == 0:
-        raise param_error("dataset", "train_rskp", "a non-empty VideoDataset", dataset)
-    if labels.shape[1] != model.num_classes:
-        raise param_error(
-            "dataset",
-            "train_rskp",
-            f"a dataset with {model.num_classes} classes (the model's)",
-            f"{labels.shape[1]} classes",
-        )
-    if feats[0].shape[1] != model.in_dim:
-        raise param_error(
-            "dataset",
-            "train_rskp",
-            f"features of size {model.in_dim} (the model's in_dim)",
-            f"size {feats[0].shape[1]}",
-        )
-    for i, f in enumerate(feats):  # once here instead of in every forward pass
-        if f.dim() != 2 or f.shape[0] < 2 or not bool(torch.isfinite(f).all()):
-            raise param_error(
-                "dataset",
-                "train_rskp",
-                "videos of at least 2 snippets with finite features",
-                f"video {i} of shape {list(f.shape)}",
-            )
+def _check_dataset(model: RSKPModel, dataset: object) -> list[Tensor]:
+    feats, _ = check_model_data(model, dataset, "train_rskp")
     check = getattr(dataset, "check_training_classes", None)
     if callable(check):
         check()  # warns for a class without training video
+    return feats
 
 
 def _flat(conf: dict[str, object], prefix: str = "") -> dict[str, object]:
@@ -170,6 +149,21 @@ def _warn_changed(saved: dict[str, object], now: dict[str, object], path: Path) 
             UserWarning,
             stacklevel=3,
         )
+
+
+def _check_shapes(
+    saved: Mapping[str, object], now: Mapping[str, object], path: Path
+) -> None:
+    # these set the parameter and memory shapes: such a checkpoint cannot be loaded
+    keys = ("in_dim", "num_classes", "dim", "num_bases", "memory_slots")
+    diff = [k for k in keys if k in saved and saved[k] != now[k]]
+    if diff:
+        raise param_error(
+            "checkpoint", "train_rskp",
+            "a checkpoint of a model of this shape (" +
+            ", ".join(f"{k}={now[k]}" for k in diff) + ")",
+            f"{path} with " + ", ".join(f"{k}={saved[k]}" for k in diff),
+        )  # fmt: skip
 
 
 def train_rskp(
@@ -206,8 +200,9 @@ def train_rskp(
     """
     cfg = config or TrainConfig()
     lcfg = loss_config or RSKPLossConfig()
-    _check_dataset(model, dataset)
-    dev = torch.device(device) if device is not None else model.mu0.device
+    model = check_model(model, "train_rskp")
+    feats = _check_dataset(model, dataset)
+    dev = check_device(device, "train_rskp", model.mu0.device)
     model.to(dev).train()
     opt = torch.optim.Adam(
         model.parameters(),
@@ -219,9 +214,15 @@ def train_rskp(
     history: list[dict[str, float]] = []
     start = 0
     ckpt = Path(checkpoint) if checkpoint is not None else None
-    conf = {**asdict(cfg), "schedule": asdict(cfg.schedule), "loss": asdict(lcfg)}
+    conf = {
+        **asdict(cfg),
+        "schedule": asdict(cfg.schedule),
+        "loss": asdict(lcfg),
+        "model": dict(model.hparams),
+    }
     if resume and ckpt is not None and ckpt.exists():
         state = load_checkpoint(ckpt)
+        _check_shapes(state.get("hparams", {}), model.hparams, ckpt)
         _warn_changed(state.get("config", {}), conf, ckpt)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -231,7 +232,7 @@ def train_rskp(
             torch.cuda.set_rng_state_all(state["cuda_rng"])
     else:
         torch.manual_seed(cfg.seed)
-    feats, labels = dataset.features, dataset.labels  # type: ignore[attr-defined]
+    labels = dataset.labels  # type: ignore[attr-defined]
     lengths = [f.shape[0] for f in feats]
     from tqdm import tqdm
 

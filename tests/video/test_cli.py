@@ -155,18 +155,80 @@ def test_train_options_reach_the_run(
     common = ["--epochs", "1", "--dim", "8", "--quiet", "--device", "cpu"]
     assert main(["video", "train", "--data-seed", "4", "--seed", "9", *common]) == 0
     assert seen == [0, 4]
-    with pytest.raises(ValueError, match="inter_mix"):
+    with pytest.raises(SystemExit, match="error: --inter-mix: The 'inter_mix'"):
         main(_train_args(f"folder:{root}", ck, "--inter-mix", "1.5"))
 
 
 def test_errors(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="--data must be"):
         main(["video", "train", "--data", "nowhere", "--quiet"])
-    with pytest.raises(FileNotFoundError, match=r"annotations\.json"):
+    with pytest.raises(SystemExit, match=r"error: Video folder: missing .*annotations"):
         main(["video", "train", "--data", f"folder:{tmp_path}", "--quiet"])
     with pytest.raises(SystemExit, match="needs --checkpoint"):
         main(["video", "train", "--resume", "--epochs", "1", "--quiet"])
     bad = tmp_path / "bad.pt"
     bad.write_text("not a checkpoint")
-    with pytest.raises(ValueError, match=r"bad\.pt"):
+    with pytest.raises(SystemExit, match=r"error: Cannot read .*bad\.pt"):
         main(["video", "evaluate", "--checkpoint", str(bad)])
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--batch-size", "0"], r"--batch-size: The 'batch_size' parameter"),
+        (["--slots", "0"], r"--slots: The 'memory_slots' parameter of RSKPModel"),
+        (["--w", "1"], r"--w: The 'w' parameter of RSKPModel"),
+        (["--lr", "nan"], r"--lr: The 'lr' parameter"),
+        (["--device", "gpu"], r"--device gpu: use auto, cpu, cuda or cuda:N"),
+        (["--checkpoint", "{file}/ck.pt"], r"--checkpoint .*is a file, not a folder"),
+    ],
+)
+def test_bad_train_options_fail_in_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    option: list[str],
+    message: str,
+) -> None:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    option = [o.format(file=a_file) for o in option]
+    args = ["video", "train", "--epochs", "1", "--dim", "8", "--quiet", *option]
+    with pytest.raises(SystemExit, match=f"^error: {message}"):
+        main(args)
+    # the model's options fail when the model is built, after the data are read;
+    # the others before
+    out = capsys.readouterr().out
+    assert ("train:" in out) == (option[0] in ("--slots", "--w"))
+
+
+def test_test_split_without_segments_fails_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, test = _tiny()
+    both = VideoDataset(
+        features=train.features + test.features,
+        labels=__import__("torch").cat([train.labels, test.labels]),
+        segments=train.segments + [s[:0] for s in test.segments],
+        names=train.names + test.names,
+        class_names=train.class_names,
+        subset=train.subset + test.subset,
+        snippet_rate=train.snippet_rate,
+    )
+    save_video_folder(both, tmp_path / "v")
+    with pytest.raises(SystemExit, match="test split has no annotated segments"):
+        main(["video", "train", "--data", f"folder:{tmp_path / 'v'}", "--quiet"])
+    assert "final loss" not in capsys.readouterr().out
+
+
+def test_localize_checks_its_options_first(tmp_path: Path) -> None:
+    ck = tmp_path / "none.pt"  # never read: the options fail first
+    with pytest.raises(SystemExit, match="--top must be >= 0"):
+        main(["video", "localize", "--checkpoint", str(ck), "--top", "-1"])
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    with pytest.raises(SystemExit, match=r"--out .*is a file, not a folder"):
+        main(
+            ["video", "localize", "--checkpoint", str(ck), "--out", f"{a_file}/d.json"]
+        )
+    with pytest.raises(SystemExit, match=r"--plot .*is a file"):
+        main(["video", "localize", "--checkpoint", str(ck), "--plot", str(a_file)])

@@ -196,3 +196,52 @@ def test_pad_videos_matches_inputs(device: str) -> None:
         pad_videos([torch.randn(5, 3), torch.randn(2, 4)])
     with pytest.raises(ValueError, match=r"non-empty"):
         pad_videos([])
+
+
+def test_segments_beyond_the_features_raise_even_within_the_duration() -> None:
+    # video 'a' has 10 snippets at 2/s (5 s of features) but claims 500 s: a segment
+    # at 100 s could never be detected, and the likely cause is a wrong snippet_rate
+    segs = [torch.tensor([[100.0, 110.0, 0.0]]), torch.zeros(0, 3), torch.zeros(0, 3)]
+    with pytest.raises(
+        ValueError, match=r"cover 5\.000 s of its 500\.000 s.*snippet_rate"
+    ):
+        _data(segments=segs, durations=[500.0, 3.0, 4.0])
+    # inside the features (plus the one-snippet slack) the long duration is fine
+    ok = _data(
+        segments=[
+            torch.tensor([[1.0, 5.5, 0.0]]),
+            torch.zeros(0, 3),
+            torch.zeros(0, 3),
+        ],
+        durations=[500.0, 3.0, 4.0],
+    )
+    assert ok.durations[0] == 500.0
+
+
+@pytest.mark.parametrize(
+    ("over", "exc", "match"),
+    [
+        ({"class_names": ("jump", "jump")}, ValueError, "unique names"),
+        ({"class_names": "jr"}, TypeError, "'class_names'.*sequence.*str"),
+        ({"class_names": (), "labels": torch.zeros(3, 0)}, ValueError, "at least one"),
+        ({"features": None}, TypeError, "'features'.*list.*NoneType"),
+        ({"segments": None}, TypeError, "'segments'.*list.*NoneType"),
+        ({"names": None}, TypeError, "'names'.*list.*NoneType"),
+        (
+            {"ambiguous": [torch.tensor([[3.0, 1.0]])] + [torch.zeros(0, 2)] * 2},
+            ValueError,
+            r"'ambiguous\[0\]'.*start <= end",
+        ),
+    ],
+)
+def test_more_bad_input(over: dict[str, Any], exc: type[Exception], match: str) -> None:
+    with pytest.raises(exc, match=match):
+        _data(**over)
+
+
+def test_select_takes_a_bool_mask() -> None:
+    d = _data()
+    sel = d.select(torch.tensor([True, False, True]))
+    assert sel.names == ["a", "c"]
+    with pytest.raises(ValueError, match=r"\[3\] bool mask"):
+        d.select(torch.tensor([True, False]))

@@ -137,3 +137,16 @@ def test_unsafe_names_are_refused(tmp_path: Path) -> None:
     )  # fmt: skip
     with pytest.raises(ValueError, match=r"usable as file names"):
         save_video_folder(bad, tmp_path)
+
+
+@pytest.mark.parametrize("duration", ["x", None])
+def test_bad_duration_is_named(tmp_path: Path, duration: object) -> None:
+    doc = _prepare(tmp_path)
+    videos = doc["videos"]
+    assert isinstance(videos, dict)
+    videos["train_0001"]["duration"] = duration
+    (tmp_path / "annotations.json").write_text(json.dumps(doc))
+    with pytest.raises(
+        ValueError, match=r"annotations.json: video 'train_0001': malformed 'duration'"
+    ):
+        load_video_folder(tmp_path)

@@ -136,3 +136,30 @@ def test_fused_forward_equals_composition(em_iter: int) -> None:
     inter, has = model.inter_branch(out, labels)
     _assert_branch(out.inter, inter)
     assert torch.equal(has, out.has_memory)
+
+
+def test_float64_input_and_non_finite_padding() -> None:
+    model = _model().eval()
+    x = torch.randn(2, 8, 6)
+    mask = torch.tensor([[True] * 8, [True] * 5 + [False] * 3])
+    ref = model(x.masked_fill(~mask[..., None], 0.0), mask)
+    # float64 features follow the model's float32 weights instead of failing in torch
+    out64 = model(x.double(), mask)
+    assert out64.main.ca_logits.dtype == torch.float32
+    torch.testing.assert_close(out64.main.ca_logits, ref.main.ca_logits)
+    # whatever padding holds (NaN, inf) must not reach the outputs: NaN * 0 is NaN
+    x[1, 5:] = float("nan")
+    x[1, 6] = float("inf")
+    out = model(x, mask)
+    for a, b in ((out.main, ref.main), (out.intra, ref.intra)):
+        assert a is not None and b is not None
+        torch.testing.assert_close(a.ca_logits, b.ca_logits)
+        torch.testing.assert_close(a.cas[mask], b.cas[mask])
+
+
+def test_mask_and_slots_errors_name_the_parameter() -> None:
+    model = _model()
+    with pytest.raises(TypeError, match=r"'mask' parameter of RSKPModel.*list"):
+        model(torch.randn(5, 6), [True] * 5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'memory_slots' parameter of RSKPModel"):
+        RSKPModel(6, 3, memory_slots=0)

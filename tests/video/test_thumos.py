@@ -168,3 +168,35 @@ def test_bad_ambiguous_line_is_named(tmp_path: Path) -> None:
     (_write(tmp_path) / "Ambiguous_test.txt").write_text("video_test_1 7.0 x\n")
     with pytest.raises(ValueError, match=r"Ambiguous_test.txt line 1"):
         load_thumos_reduced(tmp_path)
+
+
+def test_reversed_segment_raises_even_when_clipping(tmp_path: Path) -> None:
+    ann = _write(tmp_path)
+    segs = [[[4.0, 1.0]], [[0.5, 2.0], [3.0, 6.0]], [[2.0, 5.0], [10.0, 12.5]]]
+    np.save(ann / "segments.npy", _objects(segs))
+    with pytest.raises(ValueError, match="0 <= start < end"):
+        load_thumos_reduced(tmp_path, clip_segments=True)
+
+
+@pytest.mark.parametrize(
+    ("entry", "match"),
+    [([[1.0, 2.0, 3.0]], r"must be \[S, 2\].*got shape \[1, 3\]"),
+     ([["a", "b"]], "is not a list of")],
+)  # fmt: skip
+def test_malformed_segment_entry_is_named(
+    tmp_path: Path, entry: list[object], match: str
+) -> None:
+    ann = _write(tmp_path)
+    segs = np.load(ann / "segments.npy", allow_pickle=True)
+    segs[0] = entry
+    np.save(ann / "segments.npy", segs)
+    with pytest.raises(ValueError, match=rf"segments\.npy entry of video \w+.*{match}"):
+        load_thumos_reduced(tmp_path)
+
+
+def test_ambiguous_line_without_video_name_and_single_prefix(tmp_path: Path) -> None:
+    ann = _write(tmp_path)
+    (ann / "Ambiguous_test.txt").write_text("1.0 2.0\n")
+    with pytest.raises(ValueError, match="line 1 is not") as err:
+        load_thumos_reduced(tmp_path)
+    assert str(err.value).count("THUMOS14 reduced data") == 1

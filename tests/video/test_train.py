@@ -117,3 +117,57 @@ def test_bad_input() -> None:
         train_rskp(_model(), bad, config=_cfg(1))
     with pytest.raises(ValueError, match="'epochs' parameter of TrainConfig"):
         TrainConfig(epochs=0)
+
+
+def test_resume_with_another_model(tmp_path: Path, one_thread: None) -> None:
+    data = _data()
+    ck = tmp_path / "rskp.pt"
+    train_rskp(_model(), data, config=_cfg(1, total=2), checkpoint=ck)
+    torch.manual_seed(0)
+    wider = RSKPModel(8, 3, dim=32, num_bases=3, dropout=0.5, memory_slots=2)
+    with pytest.raises(
+        ValueError, match=r"'checkpoint'.*\(dim=32\).*rskp\.pt with dim=16"
+    ):
+        train_rskp(wider, data, config=_cfg(2), checkpoint=ck, resume=True)
+    with pytest.warns(UserWarning, match=r"model\.variant: 'full' -> 'intra'"):
+        train_rskp(_model("intra"), data, config=_cfg(2), checkpoint=ck, resume=True)
+
+
+def test_api_arguments_are_checked_up_front(one_thread: None) -> None:
+    data = _data()
+    for fn in (train_rskp, predict, evaluate):
+        with pytest.raises(TypeError, match=r"'model'.*video\.load_model"):
+            fn("rskp.pt", data)  # type: ignore[operator]
+        with pytest.raises(TypeError, match=r"'dataset' parameter.*NoneType"):
+            fn(_model(), None)  # type: ignore[operator]
+        with pytest.raises(ValueError, match=r"'device' parameter.*Got 'gpu'"):
+            fn(_model(), data, device="gpu")  # type: ignore[operator]
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            predict(_model(), data, device="cuda")
+    # a model of other classes than the data fails before predicting anything
+    with pytest.raises(ValueError, match="a dataset with 5 classes"):
+        evaluate(RSKPModel(8, 5, dim=8), data)
+    no_segments = data.select(list(range(len(data))))
+    object.__setattr__(no_segments, "segments", [s[:0] for s in data.segments])
+    with pytest.raises(ValueError, match="no segments"):
+        evaluate(_model(), no_segments)
+    with pytest.raises(ValueError, match="at least one threshold"):
+        evaluate(_model(), data, tiou_thresholds=())
+    with pytest.raises(TypeError, match=r"'tiou_thresholds'.*float"):
+        evaluate(_model(), data, tiou_thresholds=0.5)  # type: ignore[arg-type]
+
+
+def test_float64_home_made_dataset_trains(one_thread: None) -> None:
+    class Videos:  # duck-typed: features and labels are all training reads
+        def __init__(self, d: VideoDataset) -> None:
+            self.features = [f.double() for f in d.features]
+            self.labels = d.labels
+
+    data = _data()
+    hist = train_rskp(_model(), Videos(data), config=_cfg(2))
+    assert all(torch.isfinite(torch.tensor(h["loss"])) for h in hist)
+    import numpy as np
+
+    res = evaluate(_model(), data, tiou_thresholds=np.array([0.3, 0.5]))
+    assert res.detection.tiou_thresholds == (0.3, 0.5)

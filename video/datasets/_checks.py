@@ -15,6 +15,7 @@ __all__ = [
     "check_regions",
     "check_segments",
     "check_video",
+    "video_end",
 ]
 
 _OWNER = "VideoDataset"
@@ -61,6 +62,11 @@ def _ids(row: Tensor) -> list[int]:
     return [int(c) for c in torch.nonzero(row > 0).flatten().tolist()]
 
 
+def video_end(duration: float, num_snippets: int, snippet_rate: float) -> float:
+    """Last second a detection can reach: the duration, or the snippets' span if shorter."""
+    return min(duration, num_snippets / snippet_rate)
+
+
 def check_segments(
     i: int,
     seg: Tensor,
@@ -68,12 +74,16 @@ def check_segments(
     video: str,
     labels: Tensor,
     duration: float,
+    num_snippets: int,
     snippet_rate: float,
 ) -> Tensor:
-    """Video ``i``'s segments ``[S, 3]`` inside ``[0, duration]``; float64.
+    """Video ``i``'s segments ``[S, 3]`` inside the video; float64.
 
-    One snippet of slack is allowed at the end: annotations in seconds may end inside
-    the last snippet. Every segment's class must be among the video's ``labels [C]``.
+    The video ends at :func:`video_end`: its duration, or the span of its snippets if
+    that is shorter (a segment past the features could never be detected; a duration
+    longer than the features usually means a wrong ``snippet_rate``). One snippet of
+    slack is allowed at the end: annotations in seconds may end inside the last
+    snippet. Every segment's class must be among the video's ``labels [C]``.
     """
     name = f"segments[{i}]"
     if not isinstance(seg, Tensor):
@@ -91,13 +101,20 @@ def check_segments(
         raise param_error(
             name, _OWNER, f"class ids in 0..{num_classes - 1}", cls.tolist()
         )
-    limit = duration + 1.0 / snippet_rate
+    span = num_snippets / snippet_rate
+    limit = video_end(duration, num_snippets, snippet_rate) + 1.0 / snippet_rate
     bad = (seg[:, 0] < 0) | (seg[:, 1] > limit) | (seg[:, 0] >= seg[:, 1])
     if bool(bad.any()):
+        end = (
+            f"its duration {duration:.3f} s"
+            if duration <= span
+            else f"its {num_snippets} snippets at {snippet_rate:g}/s, which cover "
+            f"{span:.3f} s of its {duration:.3f} s (is snippet_rate right?)"
+        )
         raise param_error(
             name, _OWNER,
-            f"segments with 0 <= start < end <= {duration:.3f} s (inside video {video!r})",
-            seg[bad][0].tolist(),
+            f"segments with 0 <= start < end <= {limit:.3f} s inside video {video!r} "
+            f"(the end of {end}, plus one snippet)", seg[bad][0].tolist(),
         )  # fmt: skip
     have = _ids(labels)
     missing = sorted({int(c) for c in cls.tolist()} - set(have))
@@ -115,15 +132,25 @@ def check_regions(i: int, a: Tensor) -> Tensor:
     if not isinstance(a, Tensor) or (a.numel() and (a.dim() != 2 or a.shape[1] != 2)):
         got = list(a.shape) if isinstance(a, Tensor) else type(a).__name__
         raise param_error(name, _OWNER, "a [A, 2] tensor of (start, end) seconds", got)
-    return check_finite(a.double().reshape(-1, 2), name, _OWNER)
+    a = check_finite(a.double().reshape(-1, 2), name, _OWNER)
+    if bool((a[:, 0] > a[:, 1]).any()):
+        raise param_error(
+            name, _OWNER, "regions with start <= end", a[a[:, 0] > a[:, 1]][0].tolist()
+        )
+    return a
 
 
 def check_lengths(
-    lists: Sequence[tuple[str, Sequence[object]]], num_videos: int
+    lists: Sequence[tuple[str, Sequence[object]]], num_videos: int | None
 ) -> None:
-    """Every per-video list has one entry per video."""
+    """Every per-video field is a list (or tuple) with one entry per video."""
     for attr, values in lists:
-        if len(values) != num_videos:
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+            raise param_error(
+                attr, _OWNER, "a list with one entry per video",
+                type(values).__name__, TypeError,
+            )  # fmt: skip
+        if num_videos is not None and len(values) != num_videos:
             raise param_error(
                 attr, _OWNER, f"a list of {num_videos} entries (one per video)",
                 f"{len(values)} entries",

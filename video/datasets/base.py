@@ -62,10 +62,13 @@ class VideoDataset:
     Raises:
         ValueError: for ``T_i < 2`` or an empty video, a label matrix whose width is not
             ``len(class_names)`` or whose entries are not 0/1, NaN or infinite features,
-            videos of different feature dimensions, segments outside ``[0, duration]``
-            (one snippet of slack at the end), reversed segments, or a segment class
-            missing from the video's labels.
-        TypeError: for non-tensor or integer features.
+            videos of different feature dimensions, segments outside the video
+            (``[0, duration]``, or the span of the snippets if shorter, with one
+            snippet of slack at the end), reversed segments or ambiguous regions, a
+            segment class missing from the video's labels, or no / duplicate
+            ``class_names``.
+        TypeError: for non-tensor or integer features, or a per-video field that is
+            not a list.
 
     A class without any video is legal here (a test split may lack one); call
     :meth:`check_training_classes` on a training split to get a ``UserWarning``.
@@ -85,7 +88,19 @@ class VideoDataset:
         set_ = object.__setattr__  # frozen: normalise dtypes once, here
         rate = check_real(self.snippet_rate, "snippet_rate", _OWNER, 0.0, None, "right")
         set_(self, "snippet_rate", rate)
-        set_(self, "class_names", tuple(str(c) for c in self.class_names))
+        names_ = self.class_names
+        if isinstance(names_, str) or not isinstance(names_, Sequence):
+            raise param_error(
+                "class_names", _OWNER, "a sequence of class-name strings",
+                type(names_).__name__, TypeError,
+            )  # fmt: skip
+        set_(self, "class_names", tuple(str(c) for c in names_))
+        if not self.class_names or len(set(self.class_names)) != len(self.class_names):
+            raise param_error(
+                "class_names", _OWNER, "at least one class and unique names",
+                list(self.class_names)[:10],
+            )  # fmt: skip
+        check_lengths([("features", self.features)], None)
         num_videos = len(self.features)
         if num_videos == 0:
             raise param_error("features", _OWNER, "a list of at least one video", [])
@@ -117,7 +132,8 @@ class VideoDataset:
         set_(self, "durations", durations)
         segments = [
             check_segments(i, s, video=self.names[i], labels=self.labels[i],
-                           duration=durations[i], snippet_rate=rate)
+                           duration=durations[i], snippet_rate=rate,
+                           num_snippets=self.features[i].shape[0])
             for i, s in enumerate(self.segments)
         ]  # fmt: skip
         set_(self, "segments", segments)
@@ -181,6 +197,14 @@ class VideoDataset:
 
     def select(self, indices: Sequence[int] | Tensor) -> VideoDataset:
         """The videos at ``indices`` (in that order) as a new dataset."""
+        if isinstance(indices, Tensor) and indices.dtype == torch.bool:
+            if indices.shape != (len(self),):
+                raise param_error(
+                    "indices", "VideoDataset.select",
+                    f"a [{len(self)}] bool mask or a list of indices",
+                    list(indices.shape),
+                )  # fmt: skip
+            indices = torch.nonzero(indices).flatten()
         idx = [
             int(i)
             for i in (indices.tolist() if isinstance(indices, Tensor) else indices)

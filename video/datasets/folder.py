@@ -152,7 +152,10 @@ def load_video_folder(root: str | Path) -> VideoDataset:
         feats.append(_features(root / f"{name}.npy"))
         segs.append(torch.tensor(rows, dtype=torch.float64).reshape(-1, 3))
         ambiguous.append(torch.tensor(amb, dtype=torch.float64).reshape(-1, 2))
-        durations.append(float(entry.get("duration", feats[-1].shape[0] / rate)))
+        try:
+            durations.append(float(entry.get("duration", feats[-1].shape[0] / rate)))
+        except (TypeError, ValueError) as err:
+            raise _fail(path, f"video {name!r}: malformed 'duration' ({err})") from err
     try:
         return VideoDataset(
             features=feats,

@@ -76,14 +76,35 @@ def _ambiguous(path: Path, names: list[str]) -> list[torch.Tensor]:
             if not tok:
                 continue
             try:
+                if len(tok) < 3:
+                    raise ValueError
                 start, end = float(tok[-2]), float(tok[-1])
-            except (IndexError, ValueError):
+            except ValueError:
                 raise ValueError(
                     f"THUMOS14 reduced data: {path} line {lineno} is not '<video> <start> <end>': {line!r}"
                 ) from None
             if tok[0] in rows:
                 rows[tok[0]].append((start, end))
     return [torch.tensor(rows[n], dtype=torch.float64).reshape(-1, 2) for n in names]
+
+
+def _times(path: Path, entry: Any, video: str) -> np.ndarray:
+    """One video's ``segments.npy`` entry as ``[S, 2]`` (start, end) seconds."""
+    if len(entry) == 0:
+        return np.zeros((0, 2))
+    try:
+        times = np.asarray(entry, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"THUMOS14 reduced data: {path} entry of video {video} is not a list of "
+            f"(start, end) seconds: {err}"
+        ) from None
+    if times.ndim != 2 or times.shape[1] != 2:
+        raise ValueError(
+            f"THUMOS14 reduced data: {path} entry of video {video} must be [S, 2] "
+            f"(start, end) seconds, got shape {list(times.shape)}"
+        )
+    return times
 
 
 def load_thumos_reduced(
@@ -101,8 +122,10 @@ def load_thumos_reduced(
             themselves (RSKP's layout).
         dataset_name (str): file-name prefix (default ``'Thumos14reduced'``).
         snippet_rate (float): snippets per second (default 25 / 16).
-        clip_segments (bool): clip segments to ``[0, duration]`` and drop empty ones
-            (with a warning) instead of raising on annotations outside a video.
+        clip_segments (bool): clip segments to the video (``[0, duration]``, or the
+            span of its snippets if shorter) and drop the ones left empty (with a
+            warning) instead of raising on annotations outside a video; reversed
+            segments still raise.
 
     Returns:
         VideoDataset: subsets ``'validation'`` (train) and ``'test'``; ambiguous regions
@@ -142,11 +165,7 @@ def load_thumos_reduced(
                     f"THUMOS14 reduced data: {ann / 'labels_all.npy'} names class {_str(c)!r} (video {names[v]}) not in classlist.npy"
                 )
             labels[v, index[_str(c)]] = 1.0
-        times = (
-            np.asarray(seg_times[v], dtype=np.float64).reshape(-1, 2)
-            if len(seg_times[v])
-            else np.zeros((0, 2))
-        )
+        times = _times(ann / "segments.npy", seg_times[v], names[v])
         if len(seg_labels[v]) != len(times):
             raise ValueError(
                 f"THUMOS14 reduced data: {ann / 'labels.npy'} has {len(seg_labels[v])} labels for the {len(times)} segments of video {names[v]}"
@@ -166,13 +185,18 @@ def load_thumos_reduced(
                 f"THUMOS14 reduced data: {feat_path} entry {v} ({names[v]}) is not a numeric array: {err}"
             ) from err
         if clip_segments and seg.shape[0]:
-            end = durations[v] if durations else x.shape[0] / rate
+            # the features reach into the last, partial snippet: one past T / rate
+            end = min(
+                durations[v] if durations else x.shape[0] / rate,
+                (x.shape[0] + 1) / rate,
+            )
             inside = (seg[:, 0] >= 0) & (seg[:, 1] <= end)
-            clipped += int((~inside).sum())
+            reversed_ = seg[:, 0] >= seg[:, 1]  # malformed, not clipped: still raises
+            clipped += int((~inside & ~reversed_).sum())
             seg[:, :2] = seg[:, :2].clamp(0.0, end)
-            nonempty = seg[:, 0] < seg[:, 1]
-            dropped += int((~nonempty).sum())
-            seg = seg[nonempty]
+            keep = (seg[:, 0] < seg[:, 1]) | reversed_
+            dropped += int((~keep).sum())
+            seg = seg[keep]
         segments.append(seg)
         features.append(x)
     if clipped:
@@ -182,6 +206,7 @@ def load_thumos_reduced(
             UserWarning,
             stacklevel=2,
         )
+    ambiguous = _ambiguous(ann / "Ambiguous_test.txt", names)
     try:
         return VideoDataset(
             features=features,
@@ -192,7 +217,7 @@ def load_thumos_reduced(
             subset=subset,
             snippet_rate=rate,
             durations=durations,
-            ambiguous=_ambiguous(ann / "Ambiguous_test.txt", names),
+            ambiguous=ambiguous,
         )
     except (ValueError, TypeError) as err:
         raise type(err)(f"THUMOS14 reduced data under {root}: {err}") from err
