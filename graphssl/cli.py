@@ -93,7 +93,7 @@ def _cmd_propagate(args: argparse.Namespace) -> int:
     x, y, y_true, graph = _load(args)
     stages.update()
     if graph is None and x is not None:
-        graph = knn_graph(x.to(dev), args.k)
+        graph = knn_graph(x.to(dev, getattr(torch, args.dtype)), args.k)
     stages.update()
     fn = label_spreading if args.method == "spreading" else label_propagation
     kw: dict[str, Any] = {"alpha": args.alpha} if args.method == "spreading" else {}
@@ -158,7 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="moons | digits | cora | citeseer | pubmed | PATH.npz (arrays x, y)",
     )
     p.add_argument(
-        "--method", choices=["spreading", "propagation"], default="spreading"
+        "--method",
+        choices=["spreading", "propagation"],
+        default="spreading",
+        help="label spreading (Zhou et al., soft clamping by --alpha) or label "
+        "propagation (Zhu & Ghahramani, labels held) (default: spreading)",
     )
     p.add_argument(
         "--k", type=int, default=10, help="neighbours of the kNN graph (default: 10)"
@@ -167,7 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--alpha", type=float, default=0.99, help="spreading factor (default: 0.99)"
     )
     p.add_argument(
-        "--solver", default="auto", choices=["auto", "direct", "cg", "iterate"]
+        "--solver",
+        default="auto",
+        choices=["auto", "direct", "cg", "iterate"],
+        help="linear solve: dense direct (small graphs), conjugate gradients, or "
+        "the fixed-point iteration; auto picks by size (default: auto)",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=["float64", "float32"],
+        default="float64",
+        help="precision of the kNN graph built from features, as in the README's "
+        "quick start; float32 halves memory, but the Gaussian weights of a few "
+        "far neighbours can underflow and leave nodes isolated (default: float64)",
     )
     p.add_argument(
         "--labels-per-class",
