@@ -111,7 +111,9 @@ def _cmd_em(args: argparse.Namespace) -> int:
         print(
             f"diagnostic ({d['n_splits']}-fold on the labelled samples): λ = 0 "
             f"{d['accuracy_supervised']:.4f}, λ = {lam:g} "
-            f"{d['accuracy_semi_supervised']:.4f} -> unlabelled data {d['verdict']}"
+            f"{d['accuracy_semi_supervised']:.4f} -> unlabelled data {d['verdict']} "
+            f"(paired gain {d['gain']:+.4f} ± {d['gain_se']:.4f} s.e."
+            + (", within noise)" if abs(d["gain"]) < 2 * d["gain_se"] else ")")
         )
     return 0
 

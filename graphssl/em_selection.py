@@ -107,7 +107,10 @@ def unlabeled_data_diagnostic(
     Returns:
         ``{"lam", "accuracy_supervised", "accuracy_semi_supervised",
         "fold_accuracies_supervised", "fold_accuracies_semi_supervised", "n_splits",
-        "verdict"}`` with ``verdict`` one of ``'helps'``, ``'hurts'``, ``'no change'``.
+        "gain", "gain_se", "verdict"}`` with ``gain`` the mean paired per-fold
+        accuracy gain of λ over λ = 0, ``gain_se`` its standard error, and
+        ``verdict`` one of ``'helps'``, ``'hurts'``, ``'no change'`` (the sign of
+        ``gain``; with few labelled samples, compare it with ``gain_se``).
 
     Warns:
         UserWarning: when the chosen λ gives lower mean held-out accuracy than λ = 0.
@@ -118,6 +121,10 @@ def unlabeled_data_diagnostic(
         estimator, X, y, [0.0, lam_], cv=cv, random_state=random_state, owner=owner
     )
     sup, semi = float(np.mean(acc[0.0])), float(np.mean(acc[lam_]))
+    # paired over folds (same held-out samples): the spread of the per-fold gains
+    # says whether a few held-out samples decided the verdict
+    gains = np.asarray(acc[lam_]) - np.asarray(acc[0.0])
+    gain_se = float(gains.std(ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else 0.0
     verdict = "helps" if semi > sup else "hurts" if semi < sup else "no change"
     if verdict == "hurts":
         warnings.warn(
@@ -134,6 +141,8 @@ def unlabeled_data_diagnostic(
         "fold_accuracies_supervised": acc[0.0],
         "fold_accuracies_semi_supervised": acc[lam_],
         "n_splits": n_splits,
+        "gain": semi - sup,
+        "gain_se": gain_se,
         "verdict": verdict,
     }
 

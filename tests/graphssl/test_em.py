@@ -126,6 +126,13 @@ def test_diagnostic_warns_when_model_is_misspecified() -> None:
         out = unlabeled_data_diagnostic(SemiSupervisedMultinomialNB(), x, y)
     assert out["verdict"] == "hurts" and out["n_splits"] == 5
     assert out["accuracy_semi_supervised"] < out["accuracy_supervised"]
+    # the paired gain and its standard error, from the per-fold accuracies
+    gains = np.subtract(
+        out["fold_accuracies_semi_supervised"], out["fold_accuracies_supervised"]
+    )
+    assert out["gain"] == pytest.approx(gains.mean())
+    assert out["gain_se"] == pytest.approx(gains.std(ddof=1) / np.sqrt(5))
+    assert out["gain_se"] > 0
 
 
 def test_diagnostic_no_warning_when_model_is_right(docs: tuple[Array, ...]) -> None:
