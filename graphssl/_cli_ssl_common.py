@@ -128,10 +128,17 @@ class Data:
         )
 
 
-def report(baseline: float, method: str, acc: float, seconds: float) -> None:
-    print(f"supervised-only baseline accuracy on unlabelled: {baseline:.4f}")
+def report(
+    baseline: float,
+    method: str,
+    acc: float,
+    seconds: float,
+    scored: str = "unlabelled",
+) -> None:
+    """Print the baseline and the method's accuracy on the ``scored`` samples."""
+    print(f"supervised-only baseline accuracy on {scored}: {baseline:.4f}")
     print(
-        f"{method} accuracy on unlabelled: {acc:.4f} "
+        f"{method} accuracy on {scored}: {acc:.4f} "
         f"({acc - baseline:+.4f}; {seconds:.1f} s)"
     )
 
