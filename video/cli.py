@@ -66,7 +66,9 @@ def _add_data(p: argparse.ArgumentParser) -> None:
         default=0,
         help="seed of the synthetic and benchmark data (default: 0)",
     )
-    p.add_argument("--batch-size", type=int, default=10, help="videos per batch")
+    p.add_argument(
+        "--batch-size", type=int, default=10, help="videos per batch (default: 10)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -90,13 +92,24 @@ def register(
         help="train RSKP on video labels, then evaluate on the test split",
     )
     _add_data(t)
-    t.add_argument("--variant", choices=VARIANTS, default="full")
+    t.add_argument(
+        "--variant",
+        choices=VARIANTS,
+        default="full",
+        help="main branch only, + intra-video walk, or + inter-video memory "
+        "(default: full)",
+    )
     t.add_argument("--epochs", type=int, default=40, help="(default: 40)")
     t.add_argument(
         "--warmup-epochs", type=int, default=None, help="(default: 40%% of epochs)"
     )
     t.add_argument("--lr", type=float, default=3e-3, help="base rate (default: 3e-3)")
-    t.add_argument("--schedule", choices=SCHEDULES, default="constant")
+    t.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="constant",
+        help="learning-rate schedule (default: constant)",
+    )
     t.add_argument("--dim", type=int, default=128, help="embedding size (default: 128)")
     t.add_argument("--num-bases", type=int, default=8, help="EM bases K (default: 8)")
     t.add_argument("--w", type=float, default=0.5, help="walk weight (default: 0.5)")
