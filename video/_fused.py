@@ -25,7 +25,11 @@ Symbols: :math:`w` the walk weight, :math:`Z` ``[K, T]`` the snippet-to-basis
 assignment (column :math:`z_t`), :math:`C` ``[C+2, D]`` the unit class, background and
 foreground centres, :math:`a` ``[C+2, T]`` the attention pooling weights.
 
-The result equals the composition (``tests/video/test_model.py`` checks it in float64).
+In training, the gradients of all the products with :math:`x` are summed by one
+product (:mod:`video._xgrad`) instead of one ``[B, T, D]`` product and addition each.
+
+The result equals the composition (``tests/video/test_model.py`` checks it in float64,
+``tests/video/test_xgrad.py`` the gradients).
 Layout: channels-first, ``Z [B, K, T]`` and scores ``[B, C+2, T]`` (softmaxes over
 the short class/basis axis are much faster on CPU when it is not the last one).
 """
@@ -37,6 +41,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from video._xgrad import XTape, left_product, right_product, tap
 from video.em_bases import assign_projected, l2_normalize
 
 if TYPE_CHECKING:
@@ -100,43 +105,47 @@ def fused_branches(
     mu)``; ``intra`` is ``None`` unless ``walk``, ``inter`` unless ``slots`` are given.
     """
     s, k = assign_scale, mu0.shape[0]
-    xt = x.transpose(1, 2)
-    norm = torch.linalg.vector_norm(x, dim=-1)
+    tape = XTape()
+    x, norm = tap(x, tape)
     inv = 1.0 / (norm + 1e-9)
     centres = pm.centres()  # [C+2, D]
-    p0 = torch.matmul(torch.cat([l2_normalize(mu0), centres]), xt)  # [B, K+C+2, T]
+    p0 = right_product(
+        torch.cat([l2_normalize(mu0), centres]), x, tape
+    )  # [B, K+C+2, T]
     proj_x = p0[:, k:]
     scores, att, weights = pm.head(proj_x, inv, mask_f)
     _, z_hat = assign_projected(p0[:, :k], inv, s, mask_f, None)
-    q1 = torch.bmm(torch.cat([z_hat, weights], dim=1), x)
+    q1 = left_product(torch.cat([z_hat, weights], dim=1), x, tape)
     mu = q1[:, :k]
     main = pm.video(scores, att, q1[:, k:], centres)
     for _ in range(em_iter - 1):
         _, z_hat = assign_projected(
-            torch.bmm(l2_normalize(mu), xt), inv, s, mask_f, None
+            right_product(l2_normalize(mu), x, tape), inv, s, mask_f, None
         )
-        mu = torch.bmm(z_hat, x)
+        mu = left_product(z_hat, x, tape)
     if not walk:
         return main, None, None, inv, mu
     bases = mu if slots is None else torch.cat([mu, slots], dim=1)
-    p2 = torch.bmm(l2_normalize(bases), xt)
+    p2 = right_product(l2_normalize(bases), x, tape)
     parts = [assign_projected(p2[:, :k], inv, s, mask_f, None)]
     mus = [mu]
     if slots is not None:
         parts.append(assign_projected(p2[:, k:], inv, s, mask_f, slot_mask))
         mus.append(slots)
     sizes = [m.shape[1] for m in mus]
-    zx = torch.split(torch.bmm(torch.cat([zh for _, zh in parts], dim=1), x), sizes, 1)
+    zx = torch.split(
+        left_product(torch.cat([zh for _, zh in parts], dim=1), x, tape), sizes, 1
+    )
     coefs = [
         _coef(z, zh, m, part, w)
         for (z, zh), m, part in zip(parts, mus, zx, strict=True)
     ]
-    x_coef = torch.split(torch.bmm(torch.cat(coefs, dim=1), xt), sizes, dim=1)
+    x_coef = torch.split(right_product(torch.cat(coefs, dim=1), x, tape), sizes, 1)
     heads = [
         _walked_head(pm, centres, proj_x, norm * norm, z, c, xc, w, mask, mask_f)
         for (z, _), c, xc in zip(parts, coefs, x_coef, strict=True)
     ]
-    ax = torch.bmm(torch.cat([h[2] for h in heads], dim=1), x)
+    ax = left_product(torch.cat([h[2] for h in heads], dim=1), x, tape)
     outs = []
     for (sc, at, wt), (z, _), c, part in zip(
         heads, parts, coefs, torch.split(ax, centres.shape[0], dim=1), strict=True
