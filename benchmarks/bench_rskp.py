@@ -25,6 +25,7 @@ from dataclasses import replace
 import torch
 from _machine import machine  # benchmarks/ is on sys.path when run as a script
 
+from graphssl._malloc import tune_glibc_malloc
 from video.datasets import (
     VideoDataset,
     make_synthetic_benchmark,
@@ -176,13 +177,16 @@ def main() -> None:
     p.add_argument("--inter-mix", type=float, default=0.5,
                    help="share of the inter-video CAS in the pseudo-label target")  # fmt: skip
     p.add_argument("--device", default="cpu")
-    p.add_argument("--speed-rounds", type=int, default=3)
+    p.add_argument("--speed-rounds", type=int, default=5)
     p.add_argument("--skip-ablation", action="store_true")
     p.add_argument("--skip-speed", action="store_true")
     p.add_argument("--validation", action="store_true",
                    help="evaluate on 120 validation videos (seed 99), not the test set")  # fmt: skip
+    p.add_argument("--keep-malloc", action="store_true",
+                   help="do not raise glibc's malloc thresholds (graphssl/_malloc.py)")  # fmt: skip
     args = p.parse_args()
-    print(machine())
+    tuned = not args.keep_malloc and tune_glibc_malloc()
+    print(machine() + f", glibc malloc thresholds {'raised' if tuned else 'default'}")
     train, test = make_synthetic_benchmark(args.data_seed)
     if args.validation:
         test = make_synthetic_videos(

@@ -84,6 +84,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: --epochs must be >= 1, got {args.epochs}")
     _writable("--checkpoint", args.checkpoint)
     dev = resolve_device(args.device)
+    if dev.type == "cpu" and not args.keep_malloc:
+        from graphssl._malloc import tune_glibc_malloc
+
+        tune_glibc_malloc()  # see graphssl/_malloc.py: fewer page faults per step
     warm = (
         args.warmup_epochs if args.warmup_epochs is not None else args.epochs * 2 // 5
     )

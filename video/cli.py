@@ -136,6 +136,12 @@ def register(
     t.add_argument(
         "--per-video", action="store_true", help="one video per forward pass"
     )
+    t.add_argument(
+        "--keep-malloc",
+        action="store_true",
+        help="leave glibc's malloc thresholds as they are (by default CPU training "
+        "raises them so that batch tensors are reused instead of re-faulted each step)",
+    )
     t.add_argument("--checkpoint", type=Path, default=None, help="checkpoint file")
     t.add_argument("--resume", action="store_true", help="resume from --checkpoint")
     t.set_defaults(func=guarded(cmd_train))

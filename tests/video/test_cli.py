@@ -232,3 +232,29 @@ def test_localize_checks_its_options_first(tmp_path: Path) -> None:
         )
     with pytest.raises(SystemExit, match=r"--plot .*is a file"):
         main(["video", "localize", "--checkpoint", str(ck), "--plot", str(a_file)])
+
+
+def test_cpu_training_raises_malloc_thresholds_unless_told_not_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+) -> None:
+    import graphssl._malloc
+
+    calls: list[bool] = []
+    monkeypatch.setattr(
+        graphssl._malloc, "tune_glibc_malloc", lambda: calls.append(True) or True
+    )
+    common = [
+        "video",
+        "train",
+        "--epochs",
+        "1",
+        "--dim",
+        "8",
+        "--quiet",
+        "--device",
+        "cpu",
+    ]
+    assert main(common) == 0
+    assert calls == [True]
+    assert main([*common, "--keep-malloc"]) == 0
+    assert calls == [True]
