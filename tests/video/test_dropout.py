@@ -44,3 +44,25 @@ def test_gradient_is_the_mask() -> None:
     out.sum().backward()  # type: ignore[no-untyped-call]
     assert x.grad is not None
     torch.testing.assert_close(x.grad, out.detach() / x.detach())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("p", [0.6, 0.999, 1e-4])
+def test_mask_is_the_comparison_of_the_drawn_bits(p: float, dtype: torch.dtype) -> None:
+    # the clamp trick must give exactly "bits < level - 2^15" for every 16-bit draw,
+    # in every dtype (bfloat16 cannot hold the integers: the mask is built in float32)
+    import math
+
+    x = torch.ones(3, 50, 40, dtype=dtype)
+    mask = torch.ones(3, 50)
+    mask[2, 30:] = 0.0
+    torch.manual_seed(5)
+    out = masked_dropout(x, mask, p, training=True)
+    torch.manual_seed(5)
+    n = x.numel()
+    draws = torch.randint(-(2**63), 2**63 - 1, (math.ceil(n / 4),), dtype=torch.int64)
+    bits = draws.view(torch.int16)[:n].view(x.shape)
+    level = max(round((1.0 - p) * 65536), 1)
+    ref = bits.lt(level - 32768) & mask.bool()[..., None]
+    assert torch.equal(out != 0, ref)
+    assert out.dtype == dtype
