@@ -9,7 +9,8 @@
    each mode counts (robust to other jobs on a shared machine).
 
 Usage: ``OMP_NUM_THREADS=1 python benchmarks/bench_rskp.py`` (defaults reproduce the
-table in BENCHMARKS.md; ``--device cuda`` for GPU epoch times). ``--validation``
+table in BENCHMARKS.md; ``--device cuda`` for GPU epoch times). Like ``graphssl video
+train`` on CPU it raises glibc's malloc thresholds first (``--keep-malloc``: don't). ``--validation``
 evaluates on 120 validation videos (video seed 99, same world) instead of the test
 set: every hyper-parameter default below was chosen that way, never on the test set.
 """
@@ -148,9 +149,16 @@ def speed(args: argparse.Namespace, train: VideoDataset) -> None:
         b, p = best[False][i], best[True][i]
         print(f"| {label} | {b:.2f} | {p:.2f} | {p / b:.1f}x |")
     ratio = sum(best[True]) / sum(best[False])
+    # each round's two modes ran back to back: their ratio is less exposed to the
+    # machine's slow drifts than the fastest epochs, which may come from other rounds
+    rounds = sorted(
+        sum(p) / sum(b) for b, p in zip(times[False], times[True], strict=True)
+    )
+    print(f"per-round speed-up (both epochs): median {statistics.median(rounds):.2f}x, "
+          f"range {rounds[0]:.2f}-{rounds[-1]:.2f}x")  # fmt: skip
     ok = ratio >= 5 or args.device != "cpu"
     print(f"target 'batched epoch >= 5x faster on CPU': {'met' if ok else 'MISSED'} "
-          f"({ratio:.1f}x)")  # fmt: skip
+          f"({ratio:.2f}x, fastest epochs)")  # fmt: skip
 
 
 def main() -> None:
