@@ -235,7 +235,7 @@ def test_localize_checks_its_options_first(tmp_path: Path) -> None:
 
 
 def test_cpu_training_raises_malloc_thresholds_unless_told_not_to(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None
+    monkeypatch: pytest.MonkeyPatch, one_thread: None
 ) -> None:
     import graphssl._malloc
 
