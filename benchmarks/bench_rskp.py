@@ -10,9 +10,10 @@
 
 Usage: ``OMP_NUM_THREADS=1 python benchmarks/bench_rskp.py`` (defaults reproduce the
 table in BENCHMARKS.md; ``--device cuda`` for GPU epoch times). Like ``graphssl video
-train`` on CPU it raises glibc's malloc thresholds first (``--keep-malloc``: don't). ``--validation``
-evaluates on 120 validation videos (video seed 99, same world) instead of the test
-set: every hyper-parameter default below was chosen that way, never on the test set.
+train`` on CPU it raises glibc's malloc thresholds first (``--keep-malloc``: don't).
+``--validation`` evaluates on 120 validation videos (video seed 99, same world)
+instead of the test set: every hyper-parameter default below was chosen that way,
+never on the test set.
 """
 
 from __future__ import annotations
@@ -130,9 +131,11 @@ def ablation(args: argparse.Namespace, train: VideoDataset, test: VideoDataset) 
     )
 
 
-def speed(args: argparse.Namespace, train: VideoDataset) -> None:
-    # two epochs (warm-up, then one with the memory branch) per mode, the modes
-    # alternating; the fastest epoch of each kind over the rounds counts
+def epoch_times(
+    args: argparse.Namespace, train: VideoDataset
+) -> dict[bool, list[list[float]]]:
+    """``{per_video: [[warm-up s, memory s] per round]}``: two epochs (warm-up, then
+    one with the memory branch) per mode, the modes alternating round by round."""
     times: dict[bool, list[list[float]]] = {False: [], True: []}
     for _ in range(args.speed_rounds):
         for per_video in (False, True):
@@ -140,6 +143,12 @@ def speed(args: argparse.Namespace, train: VideoDataset) -> None:
             cfg = _config(args, 0, epochs=2, warmup_epochs=1, per_video=per_video)
             hist = train_rskp(model, train, config=cfg, device=args.device)
             times[per_video].append([h["seconds"] for h in hist])
+    return times
+
+
+def speed(args: argparse.Namespace, train: VideoDataset) -> None:
+    # the fastest epoch of each kind over the rounds counts
+    times = epoch_times(args, train)
     best = {k: [min(r[i] for r in v) for i in range(2)] for k, v in times.items()}
     print(f"\nepoch time on {args.device}, {len(train)} videos, batch "
           f"{args.batch_size}, fastest of {args.speed_rounds} alternating rounds:")  # fmt: skip
@@ -161,7 +170,8 @@ def speed(args: argparse.Namespace, train: VideoDataset) -> None:
           f"({ratio:.2f}x, fastest epochs)")  # fmt: skip
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
+    """The options (``bench_rskp_speed_parts.py`` reuses their defaults)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--seeds", type=int, default=5, help="model seeds per variant")
@@ -192,7 +202,11 @@ def main() -> None:
                    help="evaluate on 120 validation videos (seed 99), not the test set")  # fmt: skip
     p.add_argument("--keep-malloc", action="store_true",
                    help="do not raise glibc's malloc thresholds (graphssl/_malloc.py)")  # fmt: skip
-    args = p.parse_args()
+    return p
+
+
+def main() -> None:
+    args = parser().parse_args()
     tuned = not args.keep_malloc and tune_glibc_malloc()
     print(machine() + f", glibc malloc thresholds {'raised' if tuned else 'default'}")
     train, test = make_synthetic_benchmark(args.data_seed)
